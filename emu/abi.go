@@ -120,6 +120,7 @@ const (
 	argString
 	argBuffer
 	argFault
+	argIOV
 )
 
 // Arg is one system-call argument: an integer, a NULL pointer, a pointer to
@@ -130,6 +131,7 @@ type Arg struct {
 	n    int
 	s    string
 	b    []byte
+	iov  [][]byte
 }
 
 // Int is an integer argument (an ID, a length, flags, a permission mask).
@@ -148,6 +150,10 @@ func Buffer(b []byte) Arg { return Arg{kind: argBuffer, b: b} }
 
 // Fault is a non-NULL pointer the kernel cannot read or write (EFAULT).
 func Fault() Arg { return Arg{kind: argFault} }
+
+// IOV is a pointer to an array of iovecs, one per slice, for
+// KEYCTL_INSTANTIATE_IOV; the count travels in its own Int argument.
+func IOV(parts ...[]byte) Arg { return Arg{kind: argIOV, iov: parts} }
 
 // IsNull reports whether a is a NULL pointer or the integer 0.
 func (a Arg) IsNull() bool { return a.kind == argNull || (a.kind == argInt && a.n == 0) }

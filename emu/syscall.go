@@ -1,0 +1,229 @@
+package emu
+
+import (
+	"math"
+
+	"github.com/keyemu/keyemu/model"
+)
+
+// toSysErr converts a model error to the syscall surface's errno type.
+func toSysErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if e, ok := err.(model.Errno); ok {
+		return sysErr(e)
+	}
+	panic("emu: model returned a non-errno error: " + err.Error())
+}
+
+// ustr reads a string argument as strncpy_from_user would: NULL and 0 are
+// NULL, other integers and unreadable pointers fault, a buffer is read up
+// to its first NUL (none: the read runs off its end and faults).
+func ustr(a Arg) model.UStr {
+	switch a.kind {
+	case argString:
+		s, _ := a.StringValue()
+		return model.Str(s)
+	case argNull:
+		return model.NullStr
+	case argInt:
+		if a.n == 0 {
+			return model.NullStr
+		}
+	case argBuffer:
+		for i, c := range a.b {
+			if c == 0 {
+				return model.Str(string(a.b[:i]))
+			}
+		}
+	}
+	return model.UStr{Fault: true}
+}
+
+// ubuf pairs a pointer argument with its length argument.
+func ubuf(a Arg, n Arg) model.UBuf {
+	length := n.IntValue()
+	if length < 0 {
+		length = math.MaxInt64
+	}
+	switch a.kind {
+	case argBuffer:
+		return model.UBuf{B: a.b, Len: length}
+	case argString:
+		s, _ := a.StringValue()
+		return model.UBuf{B: append([]byte(s), 0), Len: length}
+	case argNull:
+		return model.NullBuf(length)
+	case argInt:
+		if a.n == 0 {
+			return model.NullBuf(length)
+		}
+	}
+	return model.UBuf{Len: length, Fault: true}
+}
+
+// uint32Arg narrows an unsigned argument as the kernel's prototype does.
+func uint32Arg(a Arg) uint32 { return uint32(a.IntValue()) }
+
+// serialArg narrows an argument to key_serial_t.
+func serialArg(a Arg) int32 { return int32(a.IntValue()) }
+
+// Syscall performs one system call on t with C argument semantics: nr is
+// SYS_ADD_KEY, SYS_REQUEST_KEY or SYS_KEYCTL; missing arguments are 0.
+// Any other nr fails ENOSYS.
+func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
+	var a [6]Arg
+	copy(a[:], args)
+	s := t.proc.sys
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.exited {
+		return -1, sysErr(model.ESRCH)
+	}
+	var r int
+	var err error
+	switch nr {
+	case SYS_ADD_KEY:
+		r, err = s.m.AddKey(t.cred, ustr(a[0]), ustr(a[1]), ubuf(a[2], a[3]), serialArg(a[4]))
+	case SYS_REQUEST_KEY:
+		r, err = t.requestKeyLocked(ustr(a[0]), ustr(a[1]), ustr(a[2]), serialArg(a[3]))
+	case SYS_KEYCTL:
+		r, err = t.keyctlLocked(int32(a[0].IntValue()), a[1], a[2], a[3], a[4])
+	default:
+		return -1, sysErr(model.ENOSYS)
+	}
+	if err != nil {
+		return -1, toSysErr(err)
+	}
+	return r, nil
+}
+
+// requestKeyLocked is request_key(2). With no request-key handler the
+// emulated system behaves like one without /sbin/request-key: the key under
+// construction is negated and the call fails ENOENT, as the kernel reports
+// the failure to run the helper.
+func (t *Thread) requestKeyLocked(typ, desc, callout model.UStr, dest int32) (int, error) {
+	m := t.proc.sys.m
+	r, cons, err := m.RequestKey(t.cred, typ, desc, callout, dest)
+	if err != nil || cons == nil {
+		return r, err
+	}
+	return m.FinishConstruction(cons, model.ENOENT)
+}
+
+// keyctlLocked dispatches keyctl(2) as security/keys/keyctl.c does.
+func (t *Thread) keyctlLocked(op int32, a2, a3, a4, a5 Arg) (int, error) {
+	m := t.proc.sys.m
+	c := t.cred
+	switch op {
+	case KEYCTL_GET_KEYRING_ID:
+		return m.GetKeyringID(c, serialArg(a2), int32(a3.IntValue()) != 0)
+	case KEYCTL_JOIN_SESSION_KEYRING:
+		return m.JoinSessionKeyring(c, ustr(a2))
+	case KEYCTL_UPDATE:
+		return m.Update(c, serialArg(a2), ubuf(a3, a4))
+	case KEYCTL_REVOKE:
+		return m.Revoke(c, serialArg(a2))
+	case KEYCTL_CHOWN:
+		return m.Chown(c, serialArg(a2), uint32Arg(a3), uint32Arg(a4))
+	case KEYCTL_SETPERM:
+		return m.Setperm(c, serialArg(a2), uint32Arg(a3))
+	case KEYCTL_DESCRIBE:
+		return m.Describe(c, serialArg(a2), ubuf(a3, Int(int(uint32Arg(a4)))))
+	case KEYCTL_CLEAR:
+		return m.Clear(c, serialArg(a2))
+	case KEYCTL_LINK:
+		return m.Link(c, serialArg(a2), serialArg(a3))
+	case KEYCTL_UNLINK:
+		return m.Unlink(c, serialArg(a2), serialArg(a3))
+	case KEYCTL_SEARCH:
+		return m.Search(c, serialArg(a2), ustr(a3), ustr(a4), serialArg(a5))
+	case KEYCTL_READ:
+		return m.Read(c, serialArg(a2), ubuf(a3, a4))
+	case KEYCTL_INSTANTIATE:
+		return m.Instantiate(c, serialArg(a2), ubuf(a3, a4), serialArg(a5))
+	case KEYCTL_NEGATE:
+		return m.Reject(c, serialArg(a2), uint32Arg(a3), uint32(model.ENOKEY), serialArg(a4))
+	case KEYCTL_SET_REQKEY_KEYRING:
+		return m.SetReqkeyKeyring(c, int32(a2.IntValue()))
+	case KEYCTL_SET_TIMEOUT:
+		return m.SetTimeout(c, serialArg(a2), uint32Arg(a3))
+	case KEYCTL_ASSUME_AUTHORITY:
+		return m.AssumeAuthority(c, serialArg(a2))
+	case KEYCTL_GET_SECURITY:
+		return m.GetSecurity(c, serialArg(a2), ubuf(a3, a4))
+	case KEYCTL_SESSION_TO_PARENT:
+		return m.SessionToParent(c, t.parentInfoLocked())
+	case KEYCTL_REJECT:
+		return m.Reject(c, serialArg(a2), uint32Arg(a3), uint32Arg(a4), serialArg(a5))
+	case KEYCTL_INSTANTIATE_IOV:
+		payload, err := gatherIOV(a3, uint32Arg(a4))
+		if err != nil {
+			return -1, err
+		}
+		return m.Instantiate(c, serialArg(a2), payload, serialArg(a5))
+	case KEYCTL_INVALIDATE:
+		return m.Invalidate(c, serialArg(a2))
+	case KEYCTL_GET_PERSISTENT:
+		return m.GetPersistent(c, uint32Arg(a2), serialArg(a3))
+	case KEYCTL_RESTRICT_KEYRING:
+		return m.RestrictKeyring(c, serialArg(a2), ustr(a3), ustr(a4))
+	case KEYCTL_PKEY_QUERY:
+		if a3.IntValue() != 0 {
+			return -1, model.EINVAL
+		}
+		return m.PkeyQuery(c, serialArg(a2), ustr(a4))
+	case KEYCTL_PKEY_ENCRYPT, KEYCTL_PKEY_DECRYPT, KEYCTL_PKEY_SIGN, KEYCTL_PKEY_VERIFY:
+		params, _ := a2.BufferValue()
+		if a2.kind != argBuffer {
+			params = nil
+		}
+		return m.PkeyOp(c, params, a2.kind == argBuffer, ustr(a3))
+	case KEYCTL_MOVE:
+		return m.Move(c, serialArg(a2), serialArg(a3), serialArg(a4), uint32Arg(a5))
+	case KEYCTL_CAPABILITIES:
+		return m.Capabilities(ubuf(a2, a3))
+	}
+	// DH_COMPUTE and WATCH_KEY are compiled out of the reference kernel;
+	// everything else does not exist (R5.1c).
+	return -1, model.EOPNOTSUPP
+}
+
+// gatherIOV reads an iovec array argument (import_iovec): more than
+// UIO_MAXIOV entries is EINVAL, an unreadable array EFAULT.
+func gatherIOV(a Arg, count uint32) (model.UBuf, error) {
+	if a.IsNull() {
+		count = 0
+	}
+	if count > 1024 {
+		return model.UBuf{}, model.EINVAL
+	}
+	if count == 0 {
+		return model.Buf(nil), nil
+	}
+	if a.kind != argIOV || uint32(len(a.iov)) < count {
+		return model.UBuf{}, model.EFAULT
+	}
+	var data []byte
+	for _, p := range a.iov[:count] {
+		data = append(data, p...)
+	}
+	return model.Buf(data), nil
+}
+
+// parentInfoLocked describes t's parent process for SESSION_TO_PARENT.
+func (t *Thread) parentInfoLocked() model.ParentInfo {
+	p := t.proc.parent
+	if p == nil || p.exited {
+		return model.ParentInfo{IsInit: true}
+	}
+	info := model.ParentInfo{}
+	for _, pt := range p.threads {
+		if !pt.exited {
+			info.Threads++
+			info.Cred = pt.cred
+		}
+	}
+	return info
+}

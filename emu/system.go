@@ -1,0 +1,130 @@
+package emu
+
+import (
+	"sync"
+	"time"
+
+	"github.com/keyemu/keyemu/model"
+)
+
+// Profile selects the kernel generation the emulator follows (R0).
+type Profile = model.Profile
+
+const (
+	// ProfileModern is Linux 5.3 and later (the default).
+	ProfileModern = model.ProfileModern
+	// ProfileLegacy is Linux 4.14 to 5.2 as the man pages describe it.
+	ProfileLegacy = model.ProfileLegacy
+)
+
+// Config configures a System. The zero Config is Linux's defaults, a
+// manual clock starting at model.DefaultStart, and a fixed serial seed, so
+// every run is reproducible.
+type Config struct {
+	// Profile is the kernel generation; the zero value is ProfileModern.
+	Profile Profile
+	// MaxKeys is /proc/sys/kernel/keys/maxkeys (default 200).
+	MaxKeys int
+	// MaxBytes is /proc/sys/kernel/keys/maxbytes (default 20000).
+	MaxBytes int
+	// RootMaxKeys is /proc/sys/kernel/keys/root_maxkeys (default 1000000).
+	RootMaxKeys int
+	// RootMaxBytes is /proc/sys/kernel/keys/root_maxbytes (default 25000000).
+	RootMaxBytes int
+	// GCDelay is /proc/sys/kernel/keys/gc_delay (default 300 s).
+	GCDelay time.Duration
+	// PersistentKeyringExpiry is
+	// /proc/sys/kernel/keys/persistent_keyring_expiry (default 259200 s).
+	PersistentKeyringExpiry time.Duration
+	// Start is the emulated wall clock's starting time.
+	Start time.Time
+	// Seed seeds the random key serials.
+	Seed uint64
+}
+
+// System is one emulated kernel: the key retention service, its processes
+// and threads, and a manual clock.
+type System struct {
+	// mu guards m and every Process and Thread of the System. Methods
+	// whose names end in Locked expect it held.
+	mu      sync.Mutex
+	m       *model.State
+	nextPID int
+	procs   map[int]*Process
+}
+
+// New returns an emulated kernel configured by cfg.
+func New(cfg Config) *System {
+	return &System{
+		m: model.New(model.Config{
+			Profile:                 cfg.Profile,
+			MaxKeys:                 cfg.MaxKeys,
+			MaxBytes:                cfg.MaxBytes,
+			RootMaxKeys:             cfg.RootMaxKeys,
+			RootMaxBytes:            cfg.RootMaxBytes,
+			GCDelay:                 cfg.GCDelay,
+			PersistentKeyringExpiry: cfg.PersistentKeyringExpiry,
+			Start:                   cfg.Start,
+			Seed:                    cfg.Seed,
+		}),
+		nextPID: 100,
+		procs:   make(map[int]*Process),
+	}
+}
+
+// Now returns the emulated wall clock.
+func (s *System) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m.Now()
+}
+
+// Advance moves the emulated clock forward by d and lets the garbage
+// collector do what the kernel's would have done by then (R8.1, R8.2).
+func (s *System) Advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d <= 0 {
+		return
+	}
+	s.m.SetTime(s.m.Now().Add(d))
+	if s.m.GCDue() {
+		s.m.Collect()
+	}
+}
+
+// Collect runs the garbage collector now: keyrings drop their links to
+// invalidated keys and to keys whose expiry (or revocation) is gc_delay in
+// the past (R8.2).
+func (s *System) Collect() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m.Collect()
+}
+
+// ProcKeys returns /proc/keys as read by viewer (R9.1).
+func (s *System) ProcKeys(viewer *Thread) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m.ProcKeys(viewer.cred)
+}
+
+// ProcKeyUsers returns /proc/key-users as read by viewer, or from the
+// initial user namespace when viewer is nil (R9.5).
+func (s *System) ProcKeyUsers(viewer *Thread) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ns := s.m.InitNS()
+	if viewer != nil {
+		ns = viewer.cred.NS
+	}
+	return s.m.ProcKeyUsers(ns)
+}
+
+// Model gives fn the underlying rule engine with the System's lock held,
+// for inspection by tests and tools. fn must not retain the State.
+func (s *System) Model(fn func(*model.State)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s.m)
+}

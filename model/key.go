@@ -1,0 +1,171 @@
+package model
+
+import "github.com/google/btree"
+
+type keyFlags uint16
+
+// Key flags visible to the emulator (R1.6; bit numbers as in the kernel).
+const (
+	flagDead keyFlags = 1 << iota
+	flagRevoked
+	flagInQuota
+	flagUserConstruct
+	flagRootCanClear
+	flagInvalidated
+	flagBuiltin
+	flagRootCanInval
+	flagKeep
+	flagUIDKeyring
+)
+
+type keyState int8
+
+// Key states (R1.7).
+const (
+	stateUninstantiated keyState = iota
+	statePositive
+	stateNegative
+)
+
+// Key is one key or keyring. Its fields are reached through State methods;
+// a *Key stays valid (for identity) after the key is destroyed, but a
+// destroyed key is no longer reachable by serial.
+type Key struct {
+	serial    Serial
+	typ       *KeyType
+	desc      string
+	uid       UID
+	gid       GID
+	perm      Perm
+	flags     keyFlags
+	state     keyState
+	rejectErr Errno
+	usage     int32
+	// expiry is in seconds since the epoch; 0 means never (R1.8).
+	expiry  int64
+	payload []byte
+	// datalen is the payload size the quota and /proc/keys use (R1.9).
+	datalen int
+	// quotalen is what the key charges its owner's byte quota (R7.4).
+	quotalen int
+	user     *UserRecord
+	ring     *ringData
+	auth     *authData
+}
+
+// ringData is the part of a key that only keyrings have.
+type ringData struct {
+	links *btree.BTreeG[link]
+	// restrict is the link restriction (R1.11); nil when unrestricted.
+	restrict *restriction
+	// ns is the user namespace whose name list publishes the keyring.
+	ns *UserNS
+}
+
+// restriction is a keyring's link restriction (KEYCTL_RESTRICT_KEYRING).
+type restriction struct {
+	// rejectAll: the "NULL type" form; every addition fails EPERM.
+	rejectAll bool
+	typ       *KeyType
+	// chainTo is the keyring a key_or_keyring restriction names.
+	chainTo *Key
+}
+
+// link is one entry of a keyring, indexed by (type, description) (R1.3).
+type link struct {
+	typ  *KeyType
+	desc string
+	key  *Key
+}
+
+func linkLess(a, b link) bool {
+	if a.typ != b.typ {
+		return a.typ.Name < b.typ.Name
+	}
+	return a.desc < b.desc
+}
+
+// Serial returns the key's serial.
+func (k *Key) Serial() Serial { return k.serial }
+
+// Type returns the key's type.
+func (k *Key) Type() *KeyType { return k.typ }
+
+// Description returns the key's description.
+func (k *Key) Description() string { return k.desc }
+
+// UID returns the owner.
+func (k *Key) UID() UID { return k.uid }
+
+// GID returns the group, InvalidGID for none.
+func (k *Key) GID() GID { return k.gid }
+
+// Perm returns the permission mask.
+func (k *Key) Perm() Perm { return k.perm }
+
+func (k *Key) has(f keyFlags) bool { return k.flags&f != 0 }
+
+func (k *Key) isKeyring() bool { return k.typ == TypeKeyring }
+
+// alive reports whether the key is still referenced (usage > 0, R1.10).
+func (k *Key) alive() bool { return k.usage > 0 }
+
+// nlinks is the number of entries of a keyring.
+func (k *Key) nlinks() int {
+	if k.ring == nil || k.ring.links == nil {
+		return 0
+	}
+	return k.ring.links.Len()
+}
+
+// find returns the entry of keyring k with the given index key.
+func (k *Key) find(typ *KeyType, desc string) (*Key, bool) {
+	if k.ring == nil || k.ring.links == nil {
+		return nil, false
+	}
+	l, ok := k.ring.links.Get(link{typ: typ, desc: desc})
+	return l.key, ok
+}
+
+// eachChildKeyring calls fn for every keyring linked in k, in index order,
+// until fn returns false.
+func (k *Key) eachChildKeyring(fn func(*Key) bool) {
+	if k.ring == nil || k.ring.links == nil {
+		return
+	}
+	k.ring.links.AscendGreaterOrEqual(link{typ: TypeKeyring}, func(l link) bool {
+		return l.typ == TypeKeyring && fn(l.key)
+	})
+}
+
+// eachLink calls fn for every entry of keyring k in index order.
+func (k *Key) eachLink(fn func(*Key) bool) {
+	if k.ring == nil || k.ring.links == nil {
+		return
+	}
+	k.ring.links.Ascend(func(l link) bool { return fn(l.key) })
+}
+
+// validate is key_validate(): R1.24 without the negative check.
+func (k *Key) validate(now int64) error {
+	switch {
+	case k.has(flagInvalidated):
+		return ENOKEY
+	case k.has(flagRevoked | flagDead):
+		return EKEYREVOKED
+	case k.expired(now):
+		return EKEYEXPIRED
+	}
+	return nil
+}
+
+func (k *Key) expired(now int64) bool { return k.expiry != 0 && now >= k.expiry }
+
+// readState is key_read_state(): the stored rejection error of a negative
+// key, else nil.
+func (k *Key) readState() error {
+	if k.state == stateNegative {
+		return k.rejectErr
+	}
+	return nil
+}

@@ -1,0 +1,194 @@
+package model
+
+// keyringAlloc is keyring_alloc(): allocate a keyring, instantiate it
+// (publishing its name in ns, R2.7) and, if dest is given, link it there
+// (R7.4: 4 bytes of dest's owner). The caller holds the returned reference.
+func (s *State) keyringAlloc(desc string, uid UID, gid GID, ns *UserNS, perm Perm, flags allocFlags, dest *Key) (*Key, error) {
+	k, err := s.keyAlloc(TypeKeyring, desc, uid, gid, perm, flags)
+	if err != nil {
+		return nil, err
+	}
+	if dest != nil {
+		if err := s.linkBegin(dest, TypeKeyring, desc); err != nil {
+			s.put(k)
+			return nil, err
+		}
+	}
+	s.instantiate(k, nil, ns)
+	if dest != nil {
+		s.linkCommit(dest, k)
+	}
+	return k, nil
+}
+
+// instantiate marks an uninstantiated key positive (the payload quota has
+// already been reserved), publishing a keyring's name.
+func (s *State) instantiate(k *Key, payload []byte, ns *UserNS) {
+	k.user.nikeys++
+	k.state = statePositive
+	k.flags &^= flagUserConstruct
+	if k.ring != nil {
+		if s.cfg.Profile == ProfileLegacy {
+			ns = s.initNS // R2.7a: one global name list
+		}
+		if ns != nil {
+			ns.publish(k)
+		}
+	} else {
+		k.payload = payload
+	}
+}
+
+// linkBegin is __key_link_lock + __key_link_begin: the keyring must be a
+// keyring (ENOTDIR) and not revoked (EKEYREVOKED), and a new entry (one not
+// replacing an entry with the same index key) costs the keyring's owner 4
+// bytes (EDQUOT). linkCommit or linkCancel must follow a success.
+func (s *State) linkBegin(ring *Key, typ *KeyType, desc string) error {
+	if !ring.isKeyring() {
+		return ENOTDIR
+	}
+	if ring.has(flagRevoked) {
+		return EKEYREVOKED
+	}
+	if _, ok := ring.find(typ, desc); !ok {
+		if err := s.reserveLink(ring); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// linkCancel undoes the quota charge of a linkBegin for (typ, desc).
+func (s *State) linkCancel(ring *Key, typ *KeyType, desc string) {
+	if _, ok := ring.find(typ, desc); !ok {
+		_ = s.payloadReserve(ring, ring.datalen-linkBytes)
+	}
+}
+
+// linkCommit is __key_link(): insert k, displacing any entry with the same
+// index key (R5.5); the displaced key loses that reference.
+func (s *State) linkCommit(ring *Key, k *Key) {
+	if ring.ring.links == nil {
+		ring.ring.links = s.newRingTree()
+	}
+	old, replaced := ring.ring.links.ReplaceOrInsert(link{typ: k.typ, desc: k.desc, key: s.get(k)})
+	if replaced {
+		s.put(old.key)
+	}
+}
+
+// keyLink is key_link(): link k into ring after the restriction, cycle and
+// depth checks (R5.5a-b).
+func (s *State) keyLink(ring, k *Key) error {
+	if err := s.linkBegin(ring, k.typ, k.desc); err != nil {
+		return err
+	}
+	err := s.checkRestriction(ring, k.typ)
+	if err == nil {
+		err = s.checkLiveKey(ring, k)
+	}
+	if err != nil {
+		s.linkCancel(ring, k.typ, k.desc)
+		return err
+	}
+	s.linkCommit(ring, k)
+	return nil
+}
+
+// checkRestriction applies a keyring's link restriction (R1.11).
+func (s *State) checkRestriction(ring *Key, typ *KeyType) error {
+	r := ring.ring.restrict
+	if r == nil {
+		return nil
+	}
+	if r.rejectAll {
+		return EPERM
+	}
+	// An asymmetric restriction accepts only asymmetric keys signed by the
+	// chain; the emulator holds no asymmetric keys, so nothing qualifies.
+	return EPERM
+}
+
+// checkLiveKey is __key_link_check_live_key(): linking keyring B into A
+// fails EDEADLK if A is reachable from B (or is B) and ELOOP if B's own
+// subtree is deeper than the search limit (R5.5a, R5.5b).
+func (s *State) checkLiveKey(a, b *Key) error {
+	if !b.isKeyring() {
+		return nil
+	}
+	return s.detectCycle(a, b)
+}
+
+// searchMaxDepth is KEYRING_SEARCH_MAX_DEPTH.
+const searchMaxDepth = 6
+
+// detectCycle is keyring_detect_cycle(): a permission-blind, state-blind
+// walk of B's tree looking for A by identity, in search order.
+func (s *State) detectCycle(a, b *Key) error {
+	if b == a {
+		return EDEADLK
+	}
+	var walk func(ring *Key, depth int) error
+	walk = func(ring *Key, depth int) error {
+		if ring.has(flagInvalidated | flagRevoked) {
+			return nil
+		}
+		if e, ok := ring.find(a.typ, a.desc); ok && e == a {
+			return EDEADLK
+		}
+		var err error
+		ring.eachChildKeyring(func(child *Key) bool {
+			if depth >= searchMaxDepth {
+				err = ELOOP
+				return false
+			}
+			err = walk(child, depth+1)
+			return err == nil
+		})
+		return err
+	}
+	return walk(b, 0)
+}
+
+// keyUnlink is key_unlink(): remove the entry with k's index key, which may
+// be a different key of the same name (R op 9, D19).
+func (s *State) keyUnlink(ring, k *Key) error {
+	if !ring.isKeyring() {
+		return ENOTDIR
+	}
+	if ring.ring.links == nil {
+		return ENOENT
+	}
+	old, ok := ring.ring.links.Delete(link{typ: k.typ, desc: k.desc})
+	if !ok {
+		return ENOENT
+	}
+	_ = s.payloadReserve(ring, ring.datalen-linkBytes)
+	s.put(old.key)
+	return nil
+}
+
+// keyringClear is keyring_clear(): drop every link and its quota bytes.
+func (s *State) keyringClear(ring *Key) error {
+	if !ring.isKeyring() {
+		return ENOTDIR
+	}
+	s.clearLinks(ring)
+	return nil
+}
+
+func (s *State) clearLinks(ring *Key) {
+	if ring.ring.links == nil {
+		return
+	}
+	var keys []*Key
+	ring.ring.links.Ascend(func(l link) bool {
+		keys = append(keys, l.key)
+		return true
+	})
+	ring.ring.links.Clear(true)
+	_ = s.payloadReserve(ring, 0)
+	for _, k := range keys {
+		s.put(k)
+	}
+}

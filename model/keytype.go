@@ -1,0 +1,75 @@
+package model
+
+// KeyType is a registered key type (R1.2). The emulator registers the types
+// a userspace program can use on the reference kernel: keyring, user, logon,
+// plus the internal .request_key_auth; big_key is not configured there and
+// add_key of it fails ENODEV (R1.16).
+type KeyType struct {
+	// Name is the type's name as given to add_key(2).
+	Name string
+	// readable: KEYCTL_READ works (user, keyring, .request_key_auth).
+	readable bool
+	// updatable: the type has an update operation (user, logon).
+	updatable bool
+	// preparse checks a payload before a key is created or updated.
+	preparse func(payload []byte) error
+	// vetDescription checks a description at allocation (logon).
+	vetDescription func(desc string) error
+	// restrictable: the type can parse link restrictions (R op 29).
+	restrictable bool
+}
+
+var (
+	// TypeKeyring holds links to other keys (R1.12).
+	TypeKeyring = &KeyType{Name: "keyring", readable: true, preparse: preparseKeyring}
+	// TypeUser is a readable, updatable blob (R1.14).
+	TypeUser = &KeyType{Name: "user", readable: true, updatable: true, preparse: preparseUser}
+	// TypeLogon is a user key that cannot be read back (R1.15).
+	TypeLogon = &KeyType{Name: "logon", updatable: true, preparse: preparseUser, vetDescription: vetLogon}
+	// TypeAuth is the request-key authorisation token (§5.4).
+	TypeAuth = &KeyType{Name: ".request_key_auth", readable: true}
+	// TypeAsymmetric exists on the reference kernel; the emulator cannot
+	// instantiate it but accepts its link restrictions (R op 29).
+	TypeAsymmetric = &KeyType{Name: "asymmetric", restrictable: true, preparse: func([]byte) error { return EBADMSG }}
+)
+
+var keyTypes = []*KeyType{TypeKeyring, TypeUser, TypeLogon, TypeAuth, TypeAsymmetric}
+
+// LookupType returns the registered type with that name.
+func LookupType(name string) (*KeyType, bool) {
+	for _, t := range keyTypes {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// R1.12: keyring payload must be empty.
+func preparseKeyring(p []byte) error {
+	if len(p) != 0 {
+		return EINVAL
+	}
+	return nil
+}
+
+// R1.14: user and logon payloads are 1..32767 bytes.
+func preparseUser(p []byte) error {
+	if len(p) == 0 || len(p) > 32767 {
+		return EINVAL
+	}
+	return nil
+}
+
+// R1.15: a logon description needs a ':' that is not its first byte.
+func vetLogon(desc string) error {
+	for i := 0; i < len(desc); i++ {
+		if desc[i] == ':' {
+			if i == 0 {
+				return EINVAL
+			}
+			return nil
+		}
+	}
+	return EINVAL
+}

@@ -1,0 +1,126 @@
+package model
+
+// AddKey is add_key(2) (R5.2): create a key in keyring ringid, or update
+// the same-named key already linked there. It returns the key's serial.
+func (s *State) AddKey(c *Cred, typeArg, descArg UStr, payload UBuf, ringid int32) (int, error) {
+	// Step 1: the payload size limit comes before anything else.
+	if payload.Len < 0 || payload.Len > 1024*1024-1 {
+		return -1, EINVAL
+	}
+	typeName, err := typeFromUser(typeArg)
+	if err != nil {
+		return -1, err
+	}
+	desc := ""
+	if !descArg.Null {
+		if desc, err = strndupUser(descArg, maxDescSize); err != nil {
+			return -1, err
+		}
+		if len(desc) > 0 && desc[0] == '.' && len(typeName) >= 7 && typeName[:7] == "keyring" {
+			return -1, EPERM
+		}
+	}
+	data, err := payload.copyIn(payload.Len)
+	if err != nil {
+		return -1, err
+	}
+	ref, err := s.lookupUserKey(c, ringid, lookupCreate, NeedWrite)
+	if err != nil {
+		return -1, err
+	}
+	defer s.put(ref.key)
+	k, err := s.createOrUpdate(c, ref, typeName, desc, data)
+	if err != nil {
+		return -1, err
+	}
+	return int(k.serial), nil
+}
+
+// defaultPerm is the permission mask of keys made by add_key and
+// request_key (R5.2 step 13).
+func defaultPerm(t *KeyType) Perm {
+	p := KEY_POS_VIEW | KEY_POS_SEARCH | KEY_POS_LINK | KEY_POS_SETATTR | KEY_USR_VIEW
+	if t.readable {
+		p |= KEY_POS_READ
+	}
+	if t == TypeKeyring || t.updatable {
+		p |= KEY_POS_WRITE
+	}
+	return p
+}
+
+// createOrUpdate is __key_create_or_update() (R5.2 steps 6-13).
+func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, data []byte) (*Key, error) {
+	typ, ok := LookupType(typeName)
+	if !ok || typ == TypeAuth {
+		return nil, ENODEV
+	}
+	ring := ringRef.key
+	if !ring.isKeyring() {
+		return nil, ENOTDIR
+	}
+	if err := typ.preparse(data); err != nil {
+		return nil, err
+	}
+	if desc == "" {
+		// None of the emulated types can choose a description.
+		return nil, EINVAL
+	}
+	if err := s.linkBegin(ring, typ, desc); err != nil {
+		return nil, err
+	}
+	if err := s.checkRestriction(ring, typ); err != nil {
+		s.linkCancel(ring, typ, desc)
+		return nil, err
+	}
+	if err := s.permission(c, ring, ringRef.possessed, NeedWrite); err != nil {
+		s.linkCancel(ring, typ, desc)
+		return nil, err
+	}
+	if typ.updatable {
+		if old, ok := ring.find(typ, desc); ok && !old.has(flagInvalidated|flagRevoked) {
+			// Step 12: update in place; no new entry, so nothing reserved.
+			return old, s.updateKey(c, keyRef{old, ringRef.possessed}, data)
+		}
+	}
+	k, err := s.keyAlloc(typ, desc, c.FSUID, c.FSGID, defaultPerm(typ), 0)
+	if err != nil {
+		s.linkCancel(ring, typ, desc)
+		return nil, err
+	}
+	if err := s.payloadReserve(k, len(data)); err != nil {
+		s.linkCancel(ring, typ, desc)
+		s.put(k)
+		return nil, err
+	}
+	s.instantiate(k, data, c.NS)
+	if ring.has(flagKeep) {
+		k.flags |= flagKeep
+	}
+	s.linkCommit(ring, k)
+	s.put(k)
+	return k, nil
+}
+
+// updateKey is __key_update()/key_update(): Write on the key, the type's
+// update (payload quota, R7.4), the expiry cleared (R1.14), and a negative
+// key becomes positive (R5.2 step 12).
+func (s *State) updateKey(c *Cred, ref keyRef, data []byte) error {
+	k := ref.key
+	if err := s.permission(c, k, ref.possessed, NeedWrite); err != nil {
+		return err
+	}
+	if k.has(flagUserConstruct) {
+		return EINTR
+	}
+	if err := s.payloadReserve(k, len(data)); err != nil {
+		return err
+	}
+	k.payload = data
+	k.expiry = 0
+	if k.state == stateNegative {
+		k.state = statePositive
+		k.rejectErr = 0
+	}
+	return nil
+}

@@ -1,0 +1,380 @@
+package model
+
+import "strconv"
+
+// GetKeyringID is KEYCTL_GET_KEYRING_ID (op 0): resolve id, creating
+// anchors when create is set (R3.3); works for any key, not only keyrings.
+func (s *State) GetKeyringID(c *Cred, id int32, create bool) (int, error) {
+	var fl lookupFlags
+	if create {
+		fl = lookupCreate
+	}
+	ref, err := s.lookupUserKey(c, id, fl, NeedSearch)
+	if err != nil {
+		return -1, err
+	}
+	s.put(ref.key)
+	return int(ref.key.serial), nil
+}
+
+// Update is KEYCTL_UPDATE (op 2, D16): the payload limit is one page;
+// negative keys fail with their error; keyrings cannot be updated.
+func (s *State) Update(c *Cred, id int32, payload UBuf) (int, error) {
+	if payload.Len < 0 || payload.Len > pageSize {
+		return -1, EINVAL
+	}
+	data, err := payload.copyIn(payload.Len)
+	if err != nil {
+		return -1, err
+	}
+	ref, err := s.lookupUserKey(c, id, 0, NeedWrite)
+	if err != nil {
+		return -1, err
+	}
+	defer s.put(ref.key)
+	k := ref.key
+	if err := s.permission(c, k, ref.possessed, NeedWrite); err != nil {
+		return -1, err
+	}
+	if !k.typ.updatable {
+		return -1, EOPNOTSUPP
+	}
+	if err := k.typ.preparse(data); err != nil {
+		return -1, err
+	}
+	if err := s.updateKey(c, ref, data); err != nil {
+		return -1, err
+	}
+	return 0, nil
+}
+
+// Revoke is KEYCTL_REVOKE (op 3): Write, or Setattr when Write is refused.
+func (s *State) Revoke(c *Cred, id int32) (int, error) {
+	ref, err := s.lookupUserKey(c, id, 0, NeedWrite)
+	if err == EACCES {
+		ref, err = s.lookupUserKey(c, id, 0, NeedSetattr)
+	}
+	if err != nil {
+		return -1, err
+	}
+	defer s.put(ref.key)
+	if ref.key.has(flagKeep) {
+		return -1, EPERM
+	}
+	s.revoke(ref.key)
+	return 0, nil
+}
+
+// revoke is key_revoke() (R1.20): the payload goes (a keyring is emptied),
+// the expiry becomes at most now, and the collector will unlink the key
+// gc_delay later.
+func (s *State) revoke(k *Key) {
+	if k.has(flagRevoked) {
+		return
+	}
+	k.flags |= flagRevoked
+	switch {
+	case k.ring != nil:
+		s.clearLinks(k)
+	case k.auth != nil:
+		// request_key_auth_revoke releases the requester's credentials.
+	default:
+		_ = s.payloadReserve(k, 0)
+		k.payload = nil
+	}
+	now := s.sec()
+	if k.expiry == 0 || k.expiry > now {
+		k.expiry = now
+	}
+	s.scheduleGC(k.expiry + s.gcDelay())
+}
+
+// Chown is KEYCTL_CHOWN (op 4, D21): both IDs -1 succeed without a lookup;
+// a change of owner, or a group the caller is not in, needs CAP_SYS_ADMIN;
+// a new owner takes over the key's quota charge (R7.6).
+func (s *State) Chown(c *Cred, id int32, user, group uint32) (int, error) {
+	uid, uok := c.NS.MakeKUID(user)
+	gid, gok := c.NS.MakeKGID(group)
+	if user != uint32(InvalidUID) && !uok {
+		return -1, EINVAL
+	}
+	if group != uint32(InvalidGID) && !gok {
+		return -1, EINVAL
+	}
+	if user == uint32(InvalidUID) && group == uint32(InvalidGID) {
+		return 0, nil
+	}
+	ref, err := s.lookupUserKey(c, id, lookupCreate|lookupPartial, NeedSetattr)
+	if err != nil {
+		return -1, err
+	}
+	defer s.put(ref.key)
+	k := ref.key
+	privileged := (user != uint32(InvalidUID) && k.uid != uid) ||
+		(group != uint32(InvalidGID) && gid != k.gid && !c.inGroup(gid))
+	if privileged && !c.CapSysAdmin() {
+		return -1, EACCES
+	}
+	if user != uint32(InvalidUID) && uid != k.uid {
+		nu := s.userRecord(uid)
+		if k.has(flagInQuota) {
+			maxKeys, maxBytes := s.limits(uid)
+			if nu.qnkeys+1 > maxKeys || nu.qnbytes+k.quotalen > maxBytes {
+				s.dropUserRecordIfUnused(nu)
+				return -1, EDQUOT
+			}
+			nu.qnkeys++
+			nu.qnbytes += k.quotalen
+			k.user.qnkeys--
+			k.user.qnbytes -= k.quotalen
+		}
+		k.user.nkeys--
+		nu.nkeys++
+		if k.state != stateUninstantiated {
+			k.user.nikeys--
+			nu.nikeys++
+		}
+		old := k.user
+		k.user = nu
+		k.uid = uid
+		s.dropUserRecordIfUnused(old)
+	}
+	if group != uint32(InvalidGID) {
+		k.gid = gid
+	}
+	return 0, nil
+}
+
+// Setperm is KEYCTL_SETPERM (op 5): Setattr through the mask, then owner
+// or CAP_SYS_ADMIN (R6.3).
+func (s *State) Setperm(c *Cred, id int32, perm uint32) (int, error) {
+	if Perm(perm)&^permValid != 0 {
+		return -1, EINVAL
+	}
+	ref, err := s.lookupUserKey(c, id, lookupCreate|lookupPartial, NeedSetattr)
+	if err != nil {
+		return -1, err
+	}
+	defer s.put(ref.key)
+	if ref.key.uid != c.FSUID && !c.CapSysAdmin() {
+		return -1, EACCES
+	}
+	ref.key.perm = Perm(perm)
+	return 0, nil
+}
+
+// lookupWithAuthOverride is the lookup of DESCRIBE, GET_SECURITY and
+// SET_TIMEOUT: when it fails EACCES but the caller holds the authorisation
+// key for id, the key is granted anyway.
+func (s *State) lookupWithAuthOverride(c *Cred, id int32, flags lookupFlags, need Need) (keyRef, error) {
+	ref, err := s.lookupUserKey(c, id, flags, need)
+	if err == EACCES {
+		if auth, aerr := s.instantiationAuthKey(c, id); aerr == nil {
+			s.put(auth)
+			if r2, err2 := s.lookupUserKey(c, id, lookupPartial, needAuthOverride); err2 == nil {
+				return r2, nil
+			}
+		}
+	}
+	return ref, err
+}
+
+// DescribeString returns the KEYCTL_DESCRIBE text of k as ns sees it:
+// "type;uid;gid;perm;description" (op 6).
+func DescribeString(k *Key, ns *UserNS) string {
+	b := make([]byte, 0, 32+len(k.desc))
+	b = appendDescribe(b, k, ns)
+	return string(b)
+}
+
+func appendDescribe(b []byte, k *Key, ns *UserNS) []byte {
+	b = append(b, k.typ.Name...)
+	b = append(b, ';')
+	b = strconv.AppendInt(b, int64(int32(ns.uidMunged(k.uid))), 10)
+	b = append(b, ';')
+	b = strconv.AppendInt(b, int64(int32(ns.gidMunged(k.gid))), 10)
+	b = append(b, ';')
+	b = appendHex8(b, uint32(k.perm))
+	b = append(b, ';')
+	b = append(b, k.desc...)
+	return b
+}
+
+func appendHex8(b []byte, v uint32) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 28; shift >= 0; shift -= 4 {
+		b = append(b, digits[(v>>shift)&0xf])
+	}
+	return b
+}
+
+// Describe is KEYCTL_DESCRIBE (op 6): the length with the NUL is returned,
+// and the text copied only if buf is non-NULL and long enough.
+func (s *State) Describe(c *Cred, id int32, buf UBuf) (int, error) {
+	ref, err := s.lookupWithAuthOverride(c, id, lookupPartial, NeedView)
+	if err != nil {
+		return -1, err
+	}
+	defer s.put(ref.key)
+	k := ref.key
+	var scratch [96]byte
+	text := appendDescribe(scratch[:0], k, c.NS)
+	n := len(text) + 1
+	if !buf.Null && buf.Len >= n {
+		if !buf.accessible(n) {
+			return -1, EFAULT
+		}
+		copy(buf.B, text)
+		buf.B[len(text)] = 0
+	}
+	return n, nil
+}
+
+// Read is KEYCTL_READ (op 11, D15): every lookup failure is ENOKEY; Read
+// permission or possession; the payload is copied only if it fits whole.
+func (s *State) Read(c *Cred, id int32, buf UBuf) (int, error) {
+	ref, err := s.lookupUserKey(c, id, 0, needDeferPerm)
+	if err != nil {
+		return -1, ENOKEY
+	}
+	defer s.put(ref.key)
+	k := ref.key
+	if err := k.readState(); err != nil {
+		return -1, err
+	}
+	if s.permission(c, k, ref.possessed, NeedRead) != nil && !ref.possessed {
+		return -1, EACCES
+	}
+	if !k.typ.readable {
+		return -1, EOPNOTSUPP
+	}
+	if err := k.validate(s.sec()); err != nil {
+		return -1, err
+	}
+	if k.ring != nil && !buf.Null && buf.Len > 0 && buf.Len <= pageSize && buf.Len%4 != 0 {
+		return -1, EINVAL
+	}
+	size := s.payloadSize(k)
+	if buf.Null || buf.Len == 0 || size > buf.Len {
+		return size, nil
+	}
+	if !buf.accessible(size) {
+		return -1, EFAULT
+	}
+	s.readPayload(k, buf.B[:size])
+	return size, nil
+}
+
+func (s *State) payloadSize(k *Key) int {
+	switch {
+	case k.ring != nil:
+		return 4 * k.nlinks()
+	case k.auth != nil:
+		return len(k.auth.callout)
+	}
+	return len(k.payload)
+}
+
+// readPayload writes the payload of k into b (len(b) == payloadSize(k)):
+// a keyring's serials as native-endian 32-bit integers in index order.
+func (s *State) readPayload(k *Key, b []byte) {
+	switch {
+	case k.ring != nil:
+		i := 0
+		k.eachLink(func(l *Key) bool {
+			putNative32(b[i:], uint32(l.serial))
+			i += 4
+			return true
+		})
+	case k.auth != nil:
+		copy(b, k.auth.callout)
+	default:
+		copy(b, k.payload)
+	}
+}
+
+// KeyringSerials returns the serials linked in keyring k, in index order.
+func (s *State) KeyringSerials(k *Key) []Serial {
+	var out []Serial
+	k.eachLink(func(l *Key) bool {
+		out = append(out, l.serial)
+		return true
+	})
+	return out
+}
+
+// SetTimeout is KEYCTL_SET_TIMEOUT (op 15, D17): 0 means never; negative
+// keys are accepted.
+func (s *State) SetTimeout(c *Cred, id int32, timeout uint32) (int, error) {
+	ref, err := s.lookupWithAuthOverride(c, id, lookupCreate|lookupPartial, NeedSetattr)
+	if err != nil {
+		return -1, err
+	}
+	defer s.put(ref.key)
+	if ref.key.has(flagKeep) {
+		return -1, EPERM
+	}
+	s.setTimeout(ref.key, timeout)
+	return 0, nil
+}
+
+func (s *State) setTimeout(k *Key, timeout uint32) {
+	k.expiry = 0
+	if timeout > 0 {
+		k.expiry = s.sec() + int64(timeout)
+		s.scheduleGC(k.expiry + s.gcDelay())
+	}
+}
+
+// GetSecurity is KEYCTL_GET_SECURITY (op 17): with no LSM label the result
+// is an empty string of length 1 (Ex-15).
+func (s *State) GetSecurity(c *Cred, id int32, buf UBuf) (int, error) {
+	ref, err := s.lookupWithAuthOverride(c, id, lookupPartial, NeedView)
+	if err != nil {
+		return -1, err
+	}
+	s.put(ref.key)
+	if !buf.Null && buf.Len > 0 {
+		if err := buf.copyOut([]byte{0}); err != nil {
+			return -1, err
+		}
+	}
+	return 1, nil
+}
+
+// Invalidate is KEYCTL_INVALIDATE (op 21): Search permission; the key is
+// unlinked everywhere by an immediate collector pass (R1.22, R4.5).
+func (s *State) Invalidate(c *Cred, id int32) (int, error) {
+	ref, err := s.lookupUserKey(c, id, 0, NeedSearch)
+	if err != nil {
+		return -1, err
+	}
+	defer s.put(ref.key)
+	if ref.key.has(flagKeep) {
+		return -1, EPERM
+	}
+	s.invalidate(ref.key)
+	return 0, nil
+}
+
+func (s *State) invalidate(k *Key) {
+	if k.has(flagInvalidated) {
+		return
+	}
+	k.flags |= flagInvalidated
+	s.Collect()
+}
+
+// Capabilities is KEYCTL_CAPABILITIES (op 31): the reference kernel's two
+// bytes, copied up to len and the rest of buf zeroed.
+func (s *State) Capabilities(buf UBuf) (int, error) {
+	caps := []byte{0xeb, 0x03}
+	if buf.Len > 0 {
+		out := make([]byte, buf.Len)
+		copy(out, caps)
+		if err := buf.copyOut(out); err != nil {
+			return -1, err
+		}
+	}
+	return len(caps), nil
+}

@@ -1,0 +1,33 @@
+package model
+
+// permission is key_task_permission() (R6.2): pick the owner, group or
+// other byte for c, OR in the possessor byte if the reference is possessed,
+// and require need. No UID bypasses the mask (R6.3).
+func (s *State) permission(c *Cred, k *Key, possessed bool, need Need) error {
+	if need == NeedNone || need > NeedSetattr {
+		return nil
+	}
+	if s.perm(c, k, possessed)&Perm(need) == 0 {
+		return EACCES
+	}
+	return nil
+}
+
+// perm returns the effective "other"-aligned permission bits of c on k.
+func (s *State) perm(c *Cred, k *Key, possessed bool) Perm {
+	kperm := k.perm
+	var p Perm
+	switch {
+	case k.uid == c.FSUID:
+		p = kperm >> 16
+	case k.gid != InvalidGID && kperm&KEY_GRP_ALL != 0 && c.inGroup(k.gid):
+		// R6.2: a zero group byte lets members fall through to other.
+		p = kperm >> 8
+	default:
+		p = kperm
+	}
+	if possessed {
+		p |= kperm >> 24
+	}
+	return p & KEY_OTH_ALL
+}

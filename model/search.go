@@ -1,0 +1,257 @@
+package model
+
+type searchFlags uint8
+
+// Search flags (KEYRING_SEARCH_*).
+const (
+	searchStateCheck searchFlags = 1 << iota
+	searchSkipExpired
+	searchRecurse
+	searchNoCheckPerm
+	searchDetectTooDeep
+)
+
+// searchCtx is struct keyring_search_context: what is sought, by whom, and
+// the search's running result.
+type searchCtx struct {
+	cred *Cred
+	typ  *KeyType
+	desc string
+	// target, when set, matches only that key (possession lookups, R4.7c).
+	target    *Key
+	flags     searchFlags
+	possessed bool
+	now       int64
+	found     *Key
+	// err is the last note of the search (R4.3e); EAGAIN means nothing.
+	err        error
+	skippedRet int
+	// path, when non-nil, records every keyring entered, for explanations.
+	trace func(ev SearchEvent)
+}
+
+// SearchEvent is one step of a search, reported to an explanation trace.
+type SearchEvent struct {
+	// Keyring is the keyring being searched or entered.
+	Keyring *Key
+	// Depth is its depth below the search root (R4.3c).
+	Depth int
+	// Candidate is the key examined, nil when entering a keyring.
+	Candidate *Key
+	// Note is the error the candidate was skipped with, nil when found
+	// or when entering.
+	Note error
+	// Skipped explains why a keyring was not entered ("no search
+	// permission", "revoked", "depth limit").
+	Skipped string
+}
+
+// searchKeyring is keyring_search_rcu(): search the tree under root (R4.3a).
+func (s *State) searchKeyring(ctx *searchCtx, root *Key, possessed bool) (*Key, error) {
+	ctx.possessed = possessed
+	ctx.found = nil
+	ctx.err = EAGAIN
+	if !root.isKeyring() {
+		return nil, ENOTDIR
+	}
+	if ctx.flags&searchNoCheckPerm == 0 {
+		if err := s.permission(ctx.cred, root, possessed, NeedSearch); err != nil {
+			return nil, err
+		}
+	}
+	ctx.now = s.sec()
+	if s.searchNested(ctx, root) {
+		return ctx.found, nil
+	}
+	return nil, ctx.err
+}
+
+// searchNested is search_nested_keyrings(): the root itself may match;
+// then each keyring's direct entry is examined before its child keyrings,
+// depth first, down to depth 6 (R4.3b, R4.3c).
+func (s *State) searchNested(ctx *searchCtx, root *Key) bool {
+	if root.typ == ctx.typ && root.desc == ctx.desc {
+		ctx.skippedRet = 2
+		switch s.iterate(ctx, root, 0) {
+		case 1:
+			return true
+		case 2:
+			return false
+		}
+	}
+	ctx.skippedRet = 0
+	return s.descend(ctx, root, 0)
+}
+
+func (s *State) descend(ctx *searchCtx, ring *Key, depth int) bool {
+	// R4.3d: revoked and invalidated keyrings are not entered.
+	if ring.has(flagInvalidated | flagRevoked) {
+		if ctx.trace != nil {
+			ctx.trace(SearchEvent{Keyring: ring, Depth: depth, Skipped: "revoked or invalidated"})
+		}
+		return false
+	}
+	if ctx.trace != nil {
+		ctx.trace(SearchEvent{Keyring: ring, Depth: depth})
+	}
+	if e, ok := ring.find(ctx.typ, ctx.desc); ok {
+		if s.iterate(ctx, e, depth) == 1 {
+			return true
+		}
+	}
+	if ctx.flags&searchRecurse == 0 {
+		return false
+	}
+	found := false
+	ring.eachChildKeyring(func(child *Key) bool {
+		if depth >= searchMaxDepth {
+			if ctx.flags&searchDetectTooDeep != 0 {
+				ctx.err = ELOOP
+			}
+			if ctx.trace != nil {
+				ctx.trace(SearchEvent{Keyring: child, Depth: depth + 1, Skipped: "depth limit"})
+			}
+			return false
+		}
+		if ctx.flags&searchNoCheckPerm == 0 && s.permission(ctx.cred, child, ctx.possessed, NeedSearch) != nil {
+			if ctx.trace != nil {
+				ctx.trace(SearchEvent{Keyring: child, Depth: depth + 1, Skipped: "no search permission"})
+			}
+			return true
+		}
+		if s.descend(ctx, child, depth+1) {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// iterate is keyring_search_iterator(): evaluate one candidate (R4.3e).
+// It returns 1 when found, else ctx.skippedRet for a skipped candidate or 0
+// for a non-matching one.
+func (s *State) iterate(ctx *searchCtx, k *Key, depth int) int {
+	if k.typ != ctx.typ {
+		return 0
+	}
+	note := func(err error) int {
+		if err != nil {
+			ctx.err = err
+		}
+		if ctx.trace != nil {
+			ctx.trace(SearchEvent{Keyring: nil, Depth: depth, Candidate: k, Note: err})
+		}
+		return ctx.skippedRet
+	}
+	if ctx.flags&searchStateCheck != 0 {
+		if k.has(flagInvalidated | flagRevoked) {
+			return note(EKEYREVOKED)
+		}
+		if k.expired(ctx.now) {
+			if ctx.flags&searchSkipExpired == 0 {
+				return note(EKEYEXPIRED)
+			}
+			return note(nil)
+		}
+	}
+	if ctx.target != nil && k != ctx.target {
+		return 0
+	}
+	if ctx.flags&searchNoCheckPerm == 0 && s.permission(ctx.cred, k, ctx.possessed, NeedSearch) != nil {
+		return note(EACCES)
+	}
+	if ctx.flags&searchStateCheck != 0 && k.state == stateNegative {
+		return note(k.rejectErr)
+	}
+	ctx.found = k
+	if ctx.trace != nil {
+		ctx.trace(SearchEvent{Depth: depth, Candidate: k})
+	}
+	return 1
+}
+
+// searchCredKeyrings is search_cred_keyrings_rcu(): the thread, process and
+// session keyrings of ctx.cred, or the existing user session keyring when
+// there is no session keyring (R4.1, R4.2), combined by R4.4: success,
+// then ENOKEY, then EAGAIN, then the last hard error.
+func (s *State) searchCredKeyrings(ctx *searchCtx) (*Key, error) {
+	c := ctx.cred
+	var ret, hard error = nil, EAGAIN
+	try := func(ring *Key, first bool) (*Key, bool) {
+		k, err := s.searchKeyring(ctx, ring, true)
+		if err == nil {
+			return k, true
+		}
+		switch err {
+		case EAGAIN:
+			if ret == nil || first {
+				ret = err
+			}
+		case ENOKEY:
+			ret = err
+		default:
+			hard = err
+		}
+		return nil, false
+	}
+	if c.thread != nil {
+		if k, ok := try(c.thread, true); ok {
+			return k, nil
+		}
+	}
+	if c.process != nil {
+		if k, ok := try(c.process, false); ok {
+			return k, nil
+		}
+	}
+	if c.session != nil {
+		if k, ok := try(c.session, false); ok {
+			return k, nil
+		}
+	} else if us := s.userSessionForSearch(c); us != nil {
+		if k, ok := try(us, false); ok {
+			return k, nil
+		}
+	}
+	if ret != nil {
+		return nil, ret
+	}
+	return nil, hard
+}
+
+// searchProcessKeyrings is search_process_keyrings_rcu(): the caller's own
+// keyrings, then, while it has assumed a valid authority, the requester's
+// (R4.2a), combined by R4.4a. Everything found is possessed.
+func (s *State) searchProcessKeyrings(ctx *searchCtx) (*Key, error) {
+	k, err := s.searchCredKeyrings(ctx)
+	if err == nil {
+		return k, nil
+	}
+	var ret error = EACCES
+	c := ctx.cred
+	if c.auth != nil && ctx.typ != TypeAuth && c.auth.validate(s.sec()) == nil {
+		ctx.cred = c.auth.auth.cred
+		k, rerr := s.searchCredKeyrings(ctx)
+		ctx.cred = c
+		if rerr == nil {
+			return k, nil
+		}
+		ret = rerr
+	}
+	switch {
+	case err == ENOKEY || ret == ENOKEY:
+		return nil, ENOKEY
+	case err == EACCES:
+		return nil, ret
+	}
+	return nil, err
+}
+
+// possessed reports whether a search of c's process keyrings reaches k
+// itself: permission checks on, state checks off, depth limit on (R4.7c).
+func (s *State) possessed(c *Cred, k *Key) bool {
+	ctx := searchCtx{cred: c, typ: k.typ, desc: k.desc, target: k, flags: searchRecurse}
+	_, err := s.searchProcessKeyrings(&ctx)
+	return err == nil
+}

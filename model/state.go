@@ -1,0 +1,338 @@
+package model
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/google/btree"
+)
+
+// Profile selects which kernel generation the model follows (R0).
+type Profile uint8
+
+const (
+	// ProfileModern is Linux 5.3 and later: user keyrings live in the user
+	// namespace's register and outlive the UID's processes (R0.1, R2.5).
+	ProfileModern Profile = iota
+	// ProfileLegacy is Linux 4.14 to 5.2 as the man pages describe it: user
+	// keyrings hang off the per-UID record and die with its last credential
+	// unless a link pins them (R0.2, R2.6).
+	ProfileLegacy
+)
+
+// String returns "modern" or "legacy".
+func (p Profile) String() string {
+	if p == ProfileLegacy {
+		return "legacy"
+	}
+	return "modern"
+}
+
+// Config holds the tunables of /proc/sys/kernel/keys and the inputs that
+// make a State deterministic. Zero fields take Linux's defaults.
+type Config struct {
+	Profile Profile
+	// MaxKeys and MaxBytes are maxkeys and maxbytes (200, 20000): the quota
+	// of every UID but the initial namespace's root (R7.2).
+	MaxKeys, MaxBytes int
+	// RootMaxKeys and RootMaxBytes are root_maxkeys and root_maxbytes
+	// (1000000, 25000000).
+	RootMaxKeys, RootMaxBytes int
+	// GCDelay is gc_delay (300 s): how long an expired or revoked key stays
+	// linked before the collector unlinks it (R8.2).
+	GCDelay time.Duration
+	// PersistentKeyringExpiry is persistent_keyring_expiry (259200 s).
+	PersistentKeyringExpiry time.Duration
+	// Start is the wall-clock time the State starts at.
+	Start time.Time
+	// Seed seeds the serial number generator (R1.1).
+	Seed uint64
+}
+
+// DefaultStart is the clock's starting point when Config.Start is zero.
+var DefaultStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func (c Config) withDefaults() Config {
+	if c.MaxKeys == 0 {
+		c.MaxKeys = 200
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = 20000
+	}
+	if c.RootMaxKeys == 0 {
+		c.RootMaxKeys = 1000000
+	}
+	if c.RootMaxBytes == 0 {
+		c.RootMaxBytes = 25000000
+	}
+	if c.GCDelay == 0 {
+		c.GCDelay = 300 * time.Second
+	}
+	if c.PersistentKeyringExpiry == 0 {
+		c.PersistentKeyringExpiry = 259200 * time.Second
+	}
+	if c.Start.IsZero() {
+		c.Start = DefaultStart
+	}
+	return c
+}
+
+// State is one emulated kernel's key retention service.
+type State struct {
+	cfg      Config
+	now      time.Time
+	rng      *rand.Rand
+	serials  *btree.BTreeG[serialEntry]
+	users    map[UID]*UserRecord
+	initNS   *UserNS
+	freelist *btree.FreeListG[link]
+	// gcAt is the earliest time at which Collect has timed work to do;
+	// zero when nothing is scheduled.
+	gcAt int64
+}
+
+type serialEntry struct {
+	serial Serial
+	key    *Key
+}
+
+func serialLess(a, b serialEntry) bool { return a.serial < b.serial }
+
+// New returns a State with cfg's tunables, in the state the reference
+// machine boots into: the initial user namespace with root's user keyrings
+// already created (Ex-0).
+func New(cfg Config) *State {
+	cfg = cfg.withDefaults()
+	s := &State{
+		cfg:      cfg,
+		now:      cfg.Start,
+		rng:      rand.New(rand.NewPCG(cfg.Seed, 0x6b657965_6d750000)),
+		serials:  btree.NewG(32, serialLess),
+		users:    make(map[UID]*UserRecord),
+		freelist: btree.NewFreeListG[link](btree.DefaultFreeListSize),
+	}
+	s.initNS = &UserNS{owner: 0, names: make(map[string][]*Key)}
+	s.userRecord(0) // root's record is static in the kernel
+	boot := s.NewCred(0, 0, nil, s.initNS)
+	if s.cfg.Profile == ProfileModern {
+		// Root's pair is made at boot on the reference machine (Ex-0).
+		if _, _, err := s.lookUpUserKeyrings(boot); err != nil {
+			panic("model: cannot create root's user keyrings: " + err.Error())
+		}
+	}
+	s.ReleaseCred(boot)
+	return s
+}
+
+// Config returns the effective configuration, defaults filled in.
+func (s *State) Config() Config { return s.cfg }
+
+// InitNS returns the initial user namespace.
+func (s *State) InitNS() *UserNS { return s.initNS }
+
+// Now returns the State's clock.
+func (s *State) Now() time.Time { return s.now }
+
+// SetTime moves the clock. Time never goes backwards; an earlier t is
+// ignored.
+func (s *State) SetTime(t time.Time) {
+	if t.After(s.now) {
+		s.now = t
+	}
+}
+
+// sec is the kernel's ktime_get_real_seconds().
+func (s *State) sec() int64 { return s.now.Unix() }
+
+func (s *State) gcDelay() int64 { return int64(s.cfg.GCDelay / time.Second) }
+
+// KeyBySerial returns the live key with that serial (key_lookup): one whose
+// usage count is not zero.
+func (s *State) KeyBySerial(id Serial) (*Key, bool) {
+	e, ok := s.serials.Get(serialEntry{serial: id})
+	if !ok || !e.key.alive() {
+		return nil, false
+	}
+	return e.key, true
+}
+
+// NumKeys returns how many keys exist.
+func (s *State) NumKeys() int { return s.serials.Len() }
+
+// EachKey calls fn for every key in serial order until fn returns false.
+func (s *State) EachKey(fn func(*Key) bool) {
+	s.serials.Ascend(func(e serialEntry) bool { return fn(e.key) })
+}
+
+// allocSerial is key_alloc_serial(): 31 random bits, at least 3; on a
+// collision the next free number above, wrapping to 3 (R1.1).
+func (s *State) allocSerial() Serial {
+	var n Serial
+	for n < 3 {
+		n = Serial(s.rng.Uint32() >> 1)
+	}
+	for s.serials.Has(serialEntry{serial: n}) {
+		n++
+		if n < 3 {
+			n = 3
+		}
+	}
+	return n
+}
+
+type allocFlags uint8
+
+const (
+	allocQuotaOverrun allocFlags = 1 << iota
+	allocNotInQuota
+	allocUIDKeyring
+)
+
+// keyAlloc is key_alloc(): vet the description, charge 1 key and
+// strlen(desc)+1 bytes to uid's quota (R7.3), give the key a serial. The
+// key starts uninstantiated with usage 1, held by the caller.
+func (s *State) keyAlloc(typ *KeyType, desc string, uid UID, gid GID, perm Perm, flags allocFlags) (*Key, error) {
+	if desc == "" {
+		return nil, EINVAL
+	}
+	if typ.vetDescription != nil {
+		if err := typ.vetDescription(desc); err != nil {
+			return nil, err
+		}
+	}
+	u := s.userRecord(uid)
+	quotalen := len(desc) + 1
+	if flags&allocNotInQuota == 0 {
+		if flags&allocQuotaOverrun == 0 {
+			maxKeys, maxBytes := s.limits(uid)
+			if u.qnkeys+1 > maxKeys || u.qnbytes+quotalen > maxBytes {
+				s.dropUserRecordIfUnused(u)
+				return nil, EDQUOT
+			}
+		}
+		u.qnkeys++
+		u.qnbytes += quotalen
+	}
+	u.nkeys++
+	k := &Key{
+		serial:   s.allocSerial(),
+		typ:      typ,
+		desc:     desc,
+		uid:      uid,
+		gid:      gid,
+		perm:     perm,
+		usage:    1,
+		quotalen: quotalen,
+		user:     u,
+	}
+	if flags&allocNotInQuota == 0 {
+		k.flags |= flagInQuota
+	}
+	if flags&allocUIDKeyring != 0 {
+		k.flags |= flagUIDKeyring
+	}
+	if typ == TypeKeyring {
+		k.ring = &ringData{}
+	}
+	s.serials.ReplaceOrInsert(serialEntry{serial: k.serial, key: k})
+	return k, nil
+}
+
+// limits returns the quota limits of a UID (R7.2): root's for kernel UID 0.
+func (s *State) limits(uid UID) (maxKeys, maxBytes int) {
+	if uid == 0 {
+		return s.cfg.RootMaxKeys, s.cfg.RootMaxBytes
+	}
+	return s.cfg.MaxKeys, s.cfg.MaxBytes
+}
+
+// payloadReserve is key_payload_reserve(): change a key's datalen, moving
+// the difference through its owner's byte quota (R7.4).
+func (s *State) payloadReserve(k *Key, datalen int) error {
+	delta := datalen - k.datalen
+	if delta != 0 && k.has(flagInQuota) {
+		_, maxBytes := s.limits(k.user.uid)
+		if delta > 0 && k.user.qnbytes+delta > maxBytes {
+			return EDQUOT
+		}
+		k.user.qnbytes += delta
+		k.quotalen += delta
+	}
+	k.datalen = datalen
+	return nil
+}
+
+// get takes a reference on k.
+func (s *State) get(k *Key) *Key {
+	if k != nil {
+		k.usage++
+	}
+	return k
+}
+
+// put drops a reference on k (key_put). When the last one goes, the key's
+// quota is refunded and it is destroyed at once, as the collector would do
+// within moments (R7.5, R8.3): it leaves the serial index, a keyring drops
+// its links, an authorisation key releases what it pins.
+func (s *State) put(k *Key) {
+	if k == nil {
+		return
+	}
+	if k.usage <= 0 {
+		panic("model: put of a dead key")
+	}
+	k.usage--
+	if k.usage > 0 {
+		return
+	}
+	work := []*Key{k}
+	for len(work) > 0 {
+		k := work[len(work)-1]
+		work = work[:len(work)-1]
+		s.destroy(k, func(child *Key) {
+			child.usage--
+			if child.usage == 0 {
+				work = append(work, child)
+			}
+		})
+	}
+}
+
+// destroy frees a key whose usage reached zero; release drops one of the
+// references the key held.
+func (s *State) destroy(k *Key, release func(*Key)) {
+	if k.has(flagInQuota) {
+		k.user.qnkeys--
+		k.user.qnbytes -= k.quotalen
+	}
+	k.user.nkeys--
+	if k.state != stateUninstantiated {
+		k.user.nikeys--
+	}
+	s.serials.Delete(serialEntry{serial: k.serial})
+	if k.ring != nil {
+		if k.ring.ns != nil {
+			k.ring.ns.unpublish(k)
+		}
+		if k.ring.links != nil {
+			k.ring.links.Ascend(func(l link) bool {
+				release(l.key)
+				return true
+			})
+			k.ring.links.Clear(true)
+		}
+		if r := k.ring.restrict; r != nil && r.chainTo != nil {
+			release(r.chainTo)
+		}
+	}
+	if k.auth != nil {
+		k.auth.release(release)
+		s.credDetach(k.auth.cred)
+	}
+	s.dropUserRecordIfUnused(k.user)
+}
+
+// newRingTree returns an empty link index sharing the State's free list.
+func (s *State) newRingTree() *btree.BTreeG[link] {
+	return btree.NewWithFreeListG(16, linkLess, s.freelist)
+}

@@ -1,0 +1,160 @@
+package model
+
+// IDMapping is one line of a uid_map or gid_map: Count IDs starting at
+// Inside in the namespace are Outside.. in the parent namespace.
+type IDMapping struct {
+	Inside, Outside, Count uint32
+}
+
+// UserNS is a user namespace: its ID maps, its register of user keyrings
+// (R2.5), its persistent keyring register (R2.8) and its list of published
+// keyring names (R2.7).
+type UserNS struct {
+	parent *UserNS
+	owner  UID
+	// uidMap and gidMap hold extents whose Outside is a kernel ID.
+	uidMap, gidMap []IDMapping
+	userReg        *Key
+	persistentReg  *Key
+	// names lists published keyrings by description in creation order.
+	names map[string][]*Key
+}
+
+// Parent returns the parent namespace, nil for the initial one.
+func (ns *UserNS) Parent() *UserNS { return ns.parent }
+
+// Owner returns the kernel UID that created the namespace.
+func (ns *UserNS) Owner() UID { return ns.owner }
+
+// NewUserNS creates a child of parent owned by owner. The maps are given
+// in the parent's IDs, as written to /proc/PID/uid_map: an empty extent
+// fails EINVAL, one whose parent IDs have no kernel ID EPERM.
+func (s *State) NewUserNS(parent *UserNS, owner UID, uidMap, gidMap []IDMapping) (*UserNS, error) {
+	ns := &UserNS{parent: parent, owner: owner, names: make(map[string][]*Key)}
+	for _, m := range uidMap {
+		if m.Count == 0 {
+			return nil, EINVAL
+		}
+		k, ok := parent.MakeKUID(m.Outside)
+		if !ok {
+			return nil, EPERM
+		}
+		ns.uidMap = append(ns.uidMap, IDMapping{Inside: m.Inside, Outside: uint32(k), Count: m.Count})
+	}
+	for _, m := range gidMap {
+		if m.Count == 0 {
+			return nil, EINVAL
+		}
+		k, ok := parent.MakeKGID(m.Outside)
+		if !ok {
+			return nil, EPERM
+		}
+		ns.gidMap = append(ns.gidMap, IDMapping{Inside: m.Inside, Outside: uint32(k), Count: m.Count})
+	}
+	return ns, nil
+}
+
+func mapDown(m []IDMapping, id uint32) (uint32, bool) {
+	for _, e := range m {
+		if id >= e.Inside && id-e.Inside < e.Count {
+			return e.Outside + (id - e.Inside), true
+		}
+	}
+	return 0, false
+}
+
+func mapUp(m []IDMapping, id uint32) (uint32, bool) {
+	for _, e := range m {
+		if id >= e.Outside && id-e.Outside < e.Count {
+			return e.Inside + (id - e.Outside), true
+		}
+	}
+	return 0, false
+}
+
+// MakeKUID is make_kuid(): the kernel UID of uid as seen in ns.
+func (ns *UserNS) MakeKUID(uid uint32) (UID, bool) {
+	if uid == uint32(InvalidUID) {
+		return InvalidUID, false
+	}
+	if ns.parent == nil {
+		return UID(uid), true
+	}
+	k, ok := mapDown(ns.uidMap, uid)
+	return UID(k), ok
+}
+
+// MakeKGID is make_kgid().
+func (ns *UserNS) MakeKGID(gid uint32) (GID, bool) {
+	if gid == uint32(InvalidGID) {
+		return InvalidGID, false
+	}
+	if ns.parent == nil {
+		return GID(gid), true
+	}
+	k, ok := mapDown(ns.gidMap, gid)
+	return GID(k), ok
+}
+
+// FromKUID is from_kuid(): the UID ns sees for kuid, or false.
+func (ns *UserNS) FromKUID(kuid UID) (uint32, bool) {
+	if kuid == InvalidUID {
+		return uint32(InvalidUID), false
+	}
+	if ns.parent == nil {
+		return uint32(kuid), true
+	}
+	return mapUp(ns.uidMap, uint32(kuid))
+}
+
+// FromKGID is from_kgid().
+func (ns *UserNS) FromKGID(kgid GID) (uint32, bool) {
+	if kgid == InvalidGID {
+		return uint32(InvalidGID), false
+	}
+	if ns.parent == nil {
+		return uint32(kgid), true
+	}
+	return mapUp(ns.gidMap, uint32(kgid))
+}
+
+// uidMunged is from_kuid_munged(): unmapped shows as 65534 (R1.4).
+func (ns *UserNS) uidMunged(kuid UID) uint32 {
+	if v, ok := ns.FromKUID(kuid); ok {
+		return v
+	}
+	return OverflowID
+}
+
+// gidMunged is from_kgid_munged().
+func (ns *UserNS) gidMunged(kgid GID) uint32 {
+	if v, ok := ns.FromKGID(kgid); ok {
+		return v
+	}
+	return OverflowID
+}
+
+// publish adds a keyring to the namespace's name list (keyring_publish_name;
+// R2.7): every keyring whose description does not start with '.'.
+func (ns *UserNS) publish(k *Key) {
+	if k.desc == "" || k.desc[0] == '.' {
+		return
+	}
+	k.ring.ns = ns
+	ns.names[k.desc] = append(ns.names[k.desc], k)
+}
+
+func (ns *UserNS) unpublish(k *Key) {
+	list := ns.names[k.desc]
+	for i, x := range list {
+		if x == k {
+			list = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(ns.names, k.desc)
+	} else {
+		ns.names[k.desc] = list
+	}
+}
