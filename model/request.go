@@ -61,7 +61,7 @@ type Construction struct {
 	// "create", key, uid, gid, thread, process and session keyring.
 	Args []string
 	// UID and GID are the requester's fsuid and fsgid (initial namespace).
-	UID, GID uint32
+	UID, GID    uint32
 	userSession *Key
 }
 
