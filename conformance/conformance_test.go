@@ -1,0 +1,23 @@
+package conformance_test
+
+import (
+	"flag"
+	"testing"
+
+	"github.com/keyemu/keyemu/conformance"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected outputs in testdata from the kernel backend")
+
+func TestMain(m *testing.M) { conformance.Main(m) }
+
+// TestKernel runs the scenarios on the running kernel, which writes the
+// expected outputs (-update) and so must agree with them.
+func TestKernel(t *testing.T) {
+	b := conformance.Kernel(t)
+	if *update {
+		conformance.Update(t, b, "testdata")
+		return
+	}
+	conformance.RunDir(t, b, "testdata")
+}
