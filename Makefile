@@ -1,0 +1,39 @@
+# keyemu — developer entry points. `make demo` and `make test` are the two
+# commands the README promises; CI runs `make test vet cross`.
+
+GO       ?= go
+PKGS     := ./...
+# Everything but the Linux host backend builds on macOS and Windows.
+CROSS_OS := darwin windows
+
+.PHONY: demo test vet race cross conformance diff bench fuzz clean
+
+demo:
+	$(GO) run ./emu/cmd/keyemu tour
+
+test:
+	$(GO) test -count=1 $(PKGS)
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+race:
+	$(GO) test -race -count=1 $(PKGS)
+
+cross:
+	@for os in $(CROSS_OS); do \
+		echo "GOOS=$$os go build && go vet"; \
+		GOOS=$$os $(GO) build $(PKGS) || exit 1; \
+		GOOS=$$os $(GO) vet $(PKGS) || exit 1; \
+	done
+
+conformance:
+	$(GO) test -count=1 ./conformance/...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./emu/...
+
+clean:
+	$(GO) clean -testcache
