@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/keyemu/keyemu/conformance"
+	"github.com/keyemu/keyemu/emu"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected outputs in testdata from the kernel backend")
@@ -20,4 +21,9 @@ func TestKernel(t *testing.T) {
 		return
 	}
 	conformance.RunDir(t, b, "testdata")
+}
+
+// TestEmulator checks the emulator against the kernel's expected outputs.
+func TestEmulator(t *testing.T) {
+	conformance.RunDir(t, conformance.Emulator(emu.Config{}), "testdata")
 }
