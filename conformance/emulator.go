@@ -105,8 +105,8 @@ func (t *emuThread) ExitGroup() error {
 	return nil
 }
 
-func (t *emuThread) Setresuid(r, e, s int) error { return t.t.Process().Setresuid(r, e, s) }
-func (t *emuThread) Setresgid(r, e, s int) error { return t.t.Process().Setresgid(r, e, s) }
+func (t *emuThread) Setresuid(r, e, s int) error   { return t.t.Process().Setresuid(r, e, s) }
+func (t *emuThread) Setresgid(r, e, s int) error   { return t.t.Process().Setresgid(r, e, s) }
 func (t *emuThread) Setgroups(gids []uint32) error { return t.t.Process().Setgroups(gids) }
 
 func (t *emuThread) ProcKeyUsers() (string, error) { return t.w.sys.ProcKeyUsers(t.t), nil }
