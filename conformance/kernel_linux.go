@@ -27,9 +27,10 @@ import (
 	"github.com/keyemu/keyemu/emu"
 )
 
-// helperTimeout bounds every exchange with a helper process. A helper that
-// does not answer in time is killed and the command is reported as failed.
-const helperTimeout = 10 * time.Second
+// defaultHelperTimeout bounds every exchange with a helper process. A
+// helper that does not answer in time is killed and the command is reported
+// as failed.
+const defaultHelperTimeout = 10 * time.Second
 
 // Main is the TestMain of a test binary that uses Kernel: the kernel backend
 // runs its worlds in helper processes that re-execute the test binary, and
@@ -97,6 +98,8 @@ type kernelBackend struct {
 	ln    *net.UnixListener
 	kbase uint32 // first kernel ID block; world n uses kbase + n*65536
 
+	timeout time.Duration // of every exchange with a helper
+
 	mu      sync.Mutex
 	pending map[string]chan *helperConn
 	worlds  map[*kernelWorld]bool
@@ -132,6 +135,7 @@ func newKernelBackend(tb testing.TB) (*kernelBackend, error) {
 	b := &kernelBackend{
 		token:   hex.EncodeToString(rnd[:16]),
 		kbase:   (0x2000 + uint32(binary.LittleEndian.Uint16(rnd[16:]))%0x3000) << 16,
+		timeout: defaultHelperTimeout,
 		pending: map[string]chan *helperConn{},
 		worlds:  map[*kernelWorld]bool{},
 	}
@@ -229,7 +233,7 @@ func (b *kernelBackend) accept() {
 // greet reads a helper's hello and hands the connection to whoever waits
 // for that handle.
 func (b *kernelBackend) greet(c *net.UnixConn) {
-	_ = c.SetReadDeadline(time.Now().Add(helperTimeout))
+	_ = c.SetReadDeadline(time.Now().Add(b.timeout))
 	r := bufio.NewReader(c)
 	line, err := r.ReadBytes('\n')
 	var h wireHello
@@ -267,11 +271,11 @@ func (b *kernelBackend) wait(handle string, ch chan *helperConn) (*helperConn, e
 	select {
 	case hc := <-ch:
 		return hc, nil
-	case <-time.After(helperTimeout):
+	case <-time.After(b.timeout):
 		b.mu.Lock()
 		delete(b.pending, handle)
 		b.mu.Unlock()
-		return nil, fmt.Errorf("helper %s did not start within %v (does the test binary's TestMain call conformance.Main?)", handle, helperTimeout)
+		return nil, fmt.Errorf("helper %s did not start within %v (does the test binary's TestMain call conformance.Main?)", handle, b.timeout)
 	}
 }
 
@@ -395,14 +399,14 @@ func (w *kernelWorld) call(p *kernelProc, req wireRequest) (wireReply, error) {
 	if err != nil {
 		return wireReply{}, err
 	}
-	_ = p.hc.conn.SetDeadline(time.Now().Add(helperTimeout))
+	_ = p.hc.conn.SetDeadline(time.Now().Add(w.b.timeout))
 	if _, err := p.hc.conn.Write(append(line, '\n')); err != nil {
 		return fail(err)
 	}
 	resp, err := p.hc.r.ReadBytes('\n')
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return fail(fmt.Errorf("no answer within %v; killed it", helperTimeout))
+			return fail(fmt.Errorf("no answer within %v; killed it", w.b.timeout))
 		}
 		return fail(fmt.Errorf("helper died: %v", err))
 	}
@@ -418,7 +422,8 @@ func (w *kernelWorld) call(p *kernelProc, req wireRequest) (wireReply, error) {
 func result(rep wireReply) error {
 	switch {
 	case rep.Unsupported:
-		return fmt.Errorf("%s: %w", rep.Err, errors.ErrUnsupported)
+		msg := strings.TrimSuffix(rep.Err, ": "+errors.ErrUnsupported.Error())
+		return fmt.Errorf("%s: %w", msg, errors.ErrUnsupported)
 	case rep.Err != "":
 		return errors.New(rep.Err)
 	case rep.Errno != 0:
