@@ -85,7 +85,11 @@ func (s *State) userRegister(ns *UserNS) (*Key, error) {
 // userKeyringNames returns "_uid.N" and "_uid_ses.N" for c's real UID as
 // its namespace sees it; an unmapped UID is 4294967295 (R2.5c).
 func userKeyringNames(c *Cred) (uid, ses string) {
-	n, _ := c.NS.FromKUID(c.UID)
+	n, ok := c.NS.FromKUID(c.UID)
+	if !ok {
+		// R2.5c: from_kuid() yields (uid_t)-1 for an unmapped UID.
+		n = uint32(InvalidUID)
+	}
 	v := strconv.FormatUint(uint64(n), 10)
 	return "_uid." + v, "_uid_ses." + v
 }
