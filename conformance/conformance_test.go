@@ -27,3 +27,9 @@ func TestKernel(t *testing.T) {
 func TestEmulator(t *testing.T) {
 	conformance.RunDir(t, conformance.Emulator(emu.Config{}), "testdata")
 }
+
+// TestRunEmbedded runs the corpus compiled into the package, as an outside
+// implementation would through conformance.Run.
+func TestRunEmbedded(t *testing.T) {
+	conformance.Run(t, conformance.Emulator(emu.Config{}))
+}

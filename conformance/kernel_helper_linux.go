@@ -46,6 +46,9 @@ func isHelper() bool { return os.Getenv(envAddr) != "" }
 
 // helperMain runs this process as a helper. It never returns.
 func helperMain() {
+	// The reader loop keeps the main thread, so that emulated threads are
+	// never the main thread, which the Go runtime cannot let exit.
+	runtime.LockOSThread()
 	h := &helper{handle: os.Getenv(envProc), threads: map[int]chan wireRequest{}}
 	for _, k := range []string{envAddr, envToken} {
 		h.env = append(h.env, k+"="+os.Getenv(k))
