@@ -72,13 +72,24 @@ func (c *Cred) AuthKey() *Key        { return c.auth }
 // ReqKeyDefault returns the KEYCTL_SET_REQKEY_KEYRING setting.
 func (c *Cred) ReqKeyDefault() int { return int(c.jit) }
 
-// credAttach counts c against its real UID's record (legacy lifetime).
-func (s *State) credAttach(c *Cred) { s.userRecord(c.UID).creds++ }
+// credAttach registers a live credential and counts it against its real
+// UID's record (legacy lifetime).
+func (s *State) credAttach(c *Cred) {
+	s.creds[c] = struct{}{}
+	s.userRecord(c.UID).creds++
+}
 
-// credDetach undoes credAttach; in the legacy profile the last credential
-// of a UID takes its user keyrings with it (R2.6a).
+// credDetach undoes credAttach.
 func (s *State) credDetach(c *Cred) {
-	u := s.userRecord(c.UID)
+	delete(s.creds, c)
+	s.uidRelease(c.UID)
+}
+
+// uidRelease drops one credential's hold on the record of uid; in the
+// legacy profile the last credential of a UID takes its user keyrings with
+// it (R2.6a).
+func (s *State) uidRelease(uid UID) {
+	u := s.userRecord(uid)
 	u.creds--
 	if u.creds == 0 && s.cfg.Profile == ProfileLegacy {
 		uk, sk := u.uidKeyring, u.sessionKeyring
@@ -185,9 +196,7 @@ func (s *State) Setresuid(c *Cred, r, e, sv int64) error {
 	c.FSUID = c.EUID
 	if c.UID != oldUID {
 		s.userRecord(c.UID).creds++
-		old := *c
-		old.UID = oldUID
-		s.credDetach(&old)
+		s.uidRelease(oldUID)
 	}
 	// Capabilities: all three IDs leaving root drops the permitted set.
 	if !c.isNSRoot(c.UID) && !c.isNSRoot(c.EUID) && !c.isNSRoot(c.SUID) {

@@ -79,12 +79,14 @@ func (c Config) withDefaults() Config {
 
 // State is one emulated kernel's key retention service.
 type State struct {
-	cfg      Config
-	now      time.Time
-	rng      *rand.Rand
-	serials  *btree.BTreeG[serialEntry]
-	users    map[UID]*UserRecord
-	initNS   *UserNS
+	cfg     Config
+	now     time.Time
+	rng     *rand.Rand
+	serials *btree.BTreeG[serialEntry]
+	users   map[UID]*UserRecord
+	initNS  *UserNS
+	// creds is every live credential, for the invariant checker.
+	creds    map[*Cred]struct{}
 	freelist *btree.FreeListG[link]
 	// gcAt is the earliest time at which Collect has timed work to do;
 	// zero when nothing is scheduled.
@@ -109,6 +111,7 @@ func New(cfg Config) *State {
 		rng:      rand.New(rand.NewPCG(cfg.Seed, 0x6b657965_6d750000)),
 		serials:  btree.NewG(32, serialLess),
 		users:    make(map[UID]*UserRecord),
+		creds:    make(map[*Cred]struct{}),
 		freelist: btree.NewFreeListG[link](btree.DefaultFreeListSize),
 	}
 	s.initNS = &UserNS{owner: 0, names: make(map[string][]*Key)}
@@ -116,9 +119,12 @@ func New(cfg Config) *State {
 	boot := s.NewCred(0, 0, nil, s.initNS)
 	if s.cfg.Profile == ProfileModern {
 		// Root's pair is made at boot on the reference machine (Ex-0).
-		if _, _, err := s.lookUpUserKeyrings(boot); err != nil {
+		u, us, err := s.lookUpUserKeyrings(boot)
+		if err != nil {
 			panic("model: cannot create root's user keyrings: " + err.Error())
 		}
+		s.put(u)
+		s.put(us)
 	}
 	s.ReleaseCred(boot)
 	return s

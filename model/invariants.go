@@ -1,0 +1,219 @@
+package model
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// CheckInvariants verifies the State's internal consistency and returns the
+// first violation found:
+//   - every key in the serial index is alive and indexed under its serial;
+//   - every keyring entry is indexed by its key's type and description and
+//     points to a live key;
+//   - usage counts equal the references held: links, credentials,
+//     authorisation keys, restrictions, registers and legacy UID records;
+//   - every quota record's counters equal the sum of its keys' charges, and
+//     each key's charge is strlen(description)+1 plus its datalen (R7.4);
+//   - a keyring's datalen is 4 bytes per link;
+//   - no keyring is reachable from itself.
+func (s *State) CheckInvariants() error {
+	refs := make(map[*Key]int32)
+	addRef := func(k *Key) {
+		if k != nil {
+			refs[k]++
+		}
+	}
+	type counts struct{ nkeys, nikeys, qnkeys, qnbytes int }
+	perUser := make(map[*UserRecord]*counts)
+	var err error
+	fail := func(format string, args ...any) bool {
+		err = fmt.Errorf(format, args...)
+		return false
+	}
+	s.serials.Ascend(func(e serialEntry) bool {
+		k := e.key
+		if e.serial != k.serial {
+			return fail("key %d indexed under serial %d", k.serial, e.serial)
+		}
+		if !k.alive() {
+			return fail("key %d (%s) has usage %d but is still indexed", k.serial, k.desc, k.usage)
+		}
+		c := perUser[k.user]
+		if c == nil {
+			c = &counts{}
+			perUser[k.user] = c
+		}
+		c.nkeys++
+		if k.state != stateUninstantiated {
+			c.nikeys++
+		}
+		if k.has(flagInQuota) {
+			c.qnkeys++
+			c.qnbytes += k.quotalen
+			if want := len(k.desc) + 1 + k.datalen; k.quotalen != want {
+				return fail("key %d (%s) charges %d bytes, want %d", k.serial, k.desc, k.quotalen, want)
+			}
+		}
+		if k.ring != nil {
+			if want := linkBytes * k.nlinks(); k.datalen != want {
+				return fail("keyring %d (%s) datalen %d with %d links", k.serial, k.desc, k.datalen, k.nlinks())
+			}
+			if k.ring.links != nil {
+				k.ring.links.Ascend(func(l link) bool {
+					if l.typ != l.key.typ || l.desc != l.key.desc {
+						return fail("keyring %d has %s:%s indexed as %s:%s", k.serial, l.key.typ.Name, l.key.desc, l.typ.Name, l.desc)
+					}
+					if _, ok := s.serials.Get(serialEntry{serial: l.key.serial}); !ok || !l.key.alive() {
+						return fail("keyring %d links dead key %d (%s)", k.serial, l.key.serial, l.key.desc)
+					}
+					addRef(l.key)
+					return true
+				})
+			}
+			if r := k.ring.restrict; r != nil {
+				addRef(r.chainTo)
+			}
+		} else if k.auth == nil && k.datalen != len(k.payload) {
+			return fail("key %d (%s) datalen %d, payload %d bytes", k.serial, k.desc, k.datalen, len(k.payload))
+		}
+		if a := k.auth; a != nil {
+			addRef(a.target)
+			addRef(a.dest)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for c := range s.creds {
+		addRef(c.thread)
+		addRef(c.process)
+		addRef(c.session)
+		addRef(c.auth)
+	}
+	for _, ns := range s.namespaces() {
+		addRef(ns.userReg)
+		addRef(ns.persistentReg)
+	}
+	for _, u := range s.users {
+		addRef(u.uidKeyring)
+		addRef(u.sessionKeyring)
+	}
+	var bad []string
+	s.serials.Ascend(func(e serialEntry) bool {
+		if refs[e.key] != e.key.usage {
+			bad = append(bad, fmt.Sprintf("key %d (%s) usage %d, references %d", e.key.serial, e.key.desc, e.key.usage, refs[e.key]))
+		}
+		return true
+	})
+	if len(bad) > 0 {
+		return fmt.Errorf("%s", strings.Join(bad, "; "))
+	}
+	for u, c := range perUser {
+		if u.nkeys != c.nkeys || u.nikeys != c.nikeys || u.qnkeys != c.qnkeys || u.qnbytes != c.qnbytes {
+			return fmt.Errorf("uid %d counts %d/%d %d/%d, keys add up to %d/%d %d/%d",
+				u.uid, u.nkeys, u.nikeys, u.qnkeys, u.qnbytes, c.nkeys, c.nikeys, c.qnkeys, c.qnbytes)
+		}
+	}
+	for _, u := range s.users {
+		if perUser[u] == nil && (u.nkeys != 0 || u.qnkeys != 0 || u.qnbytes != 0) {
+			return fmt.Errorf("uid %d has counts %d %d/%d with no keys", u.uid, u.nkeys, u.qnkeys, u.qnbytes)
+		}
+	}
+	return s.checkAcyclic()
+}
+
+// checkAcyclic verifies that no keyring reaches itself (R5.5a).
+func (s *State) checkAcyclic() error {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := make(map[*Key]int)
+	var visit func(k *Key) error
+	visit = func(k *Key) error {
+		color[k] = grey
+		var err error
+		k.eachChildKeyring(func(child *Key) bool {
+			switch color[child] {
+			case grey:
+				err = fmt.Errorf("keyring cycle through %d (%s)", child.serial, child.desc)
+				return false
+			case white:
+				err = visit(child)
+				return err == nil
+			}
+			return true
+		})
+		color[k] = black
+		return err
+	}
+	var err error
+	s.serials.Ascend(func(e serialEntry) bool {
+		if e.key.ring != nil && color[e.key] == white {
+			err = visit(e.key)
+		}
+		return err == nil
+	})
+	return err
+}
+
+// namespaces returns every user namespace a live credential or key refers
+// to, the initial one first.
+func (s *State) namespaces() []*UserNS {
+	seen := map[*UserNS]bool{s.initNS: true}
+	out := []*UserNS{s.initNS}
+	add := func(ns *UserNS) {
+		for ; ns != nil && !seen[ns]; ns = ns.parent {
+			seen[ns] = true
+			out = append(out, ns)
+		}
+	}
+	for c := range s.creds {
+		add(c.NS)
+	}
+	s.serials.Ascend(func(e serialEntry) bool {
+		if e.key.ring != nil {
+			add(e.key.ring.ns)
+		}
+		return true
+	})
+	return out
+}
+
+// Dump renders every key, link and quota record in a canonical text form,
+// for comparing two States or one State before and after a call.
+func (s *State) Dump() string {
+	var b strings.Builder
+	s.serials.Ascend(func(e serialEntry) bool {
+		k := e.key
+		fmt.Fprintf(&b, "%d %s %q uid=%d gid=%d perm=%s flags=%x state=%d/%d usage=%d expiry=%d datalen=%d quota=%d payload=%q",
+			k.serial, k.typ.Name, k.desc, k.uid, k.gid, k.perm.Hex(), k.flags, k.state, k.rejectErr, k.usage, k.expiry, k.datalen, k.quotalen, k.payload)
+		if k.ring != nil {
+			var ids []int
+			k.eachLink(func(l *Key) bool {
+				ids = append(ids, int(l.serial))
+				return true
+			})
+			sort.Ints(ids)
+			fmt.Fprintf(&b, " links=%v", ids)
+			if k.ring.restrict != nil {
+				b.WriteString(" restricted")
+			}
+		}
+		b.WriteByte('\n')
+		return true
+	})
+	uids := make([]int, 0, len(s.users))
+	for uid := range s.users {
+		uids = append(uids, int(uid))
+	}
+	sort.Ints(uids)
+	for _, uid := range uids {
+		u := s.users[UID(uid)]
+		fmt.Fprintf(&b, "user %d: %d/%d %d/%d\n", uid, u.nkeys, u.nikeys, u.qnkeys, u.qnbytes)
+	}
+	return b.String()
+}
