@@ -151,7 +151,9 @@ session keyring (R2.4b). This is the normal state of services and CI jobs.`)
 		"R4.1: request_key searches the thread, process and session keyrings.")
 
 	n.title("Session-less processes search the user session keyring")
-	n.call("uid 1000", `add_key("user", "in-user-keyring", "v", @u)`, func() (int, error) { return t.AddKey("user", "in-user-keyring", []byte("v"), emu.KEY_SPEC_USER_KEYRING) }, "")
+	n.call("uid 1000", `add_key("user", "in-user-keyring", "v", @u)`, func() (int, error) {
+		return t.AddKey("user", "in-user-keyring", []byte("v"), emu.KEY_SPEC_USER_KEYRING)
+	}, "")
 	fresh := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
 	n.say("Process 2, also uid 1000, starts with no session keyring.")
 	n.call("process 2", `request_key("user", "in-user-keyring", NULL, 0)`, requestKey(fresh, "in-user-keyring"),
