@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -98,7 +99,7 @@ type kernelBackend struct {
 	ln    *net.UnixListener
 	kbase uint32 // first kernel ID block; world n uses kbase + n*65536
 
-	timeout time.Duration // of every exchange with a helper
+	timeout atomic.Int64 // of every exchange with a helper, a time.Duration
 
 	mu      sync.Mutex
 	pending map[string]chan *helperConn
@@ -135,10 +136,10 @@ func newKernelBackend(tb testing.TB) (*kernelBackend, error) {
 	b := &kernelBackend{
 		token:   hex.EncodeToString(rnd[:16]),
 		kbase:   (0x2000 + uint32(binary.LittleEndian.Uint16(rnd[16:]))%0x3000) << 16,
-		timeout: defaultHelperTimeout,
 		pending: map[string]chan *helperConn{},
 		worlds:  map[*kernelWorld]bool{},
 	}
+	b.timeout.Store(int64(defaultHelperTimeout))
 	b.addr = fmt.Sprintf("@keyemu-conformance-%d-%s", os.Getpid(), b.token[:8])
 
 	// Helpers run as the scenario's users, which cannot reach the test
@@ -184,6 +185,8 @@ func copyExecutable(from, to string) error {
 }
 
 func (b *kernelBackend) Name() string { return "kernel" }
+
+func (b *kernelBackend) helperTimeout() time.Duration { return time.Duration(b.timeout.Load()) }
 
 // probe checks in a throwaway world that keyctl works and that processes
 // start without a session keyring.
@@ -233,7 +236,7 @@ func (b *kernelBackend) accept() {
 // greet reads a helper's hello and hands the connection to whoever waits
 // for that handle.
 func (b *kernelBackend) greet(c *net.UnixConn) {
-	_ = c.SetReadDeadline(time.Now().Add(b.timeout))
+	_ = c.SetReadDeadline(time.Now().Add(b.helperTimeout()))
 	r := bufio.NewReader(c)
 	line, err := r.ReadBytes('\n')
 	var h wireHello
@@ -271,11 +274,11 @@ func (b *kernelBackend) wait(handle string, ch chan *helperConn) (*helperConn, e
 	select {
 	case hc := <-ch:
 		return hc, nil
-	case <-time.After(b.timeout):
+	case <-time.After(b.helperTimeout()):
 		b.mu.Lock()
 		delete(b.pending, handle)
 		b.mu.Unlock()
-		return nil, fmt.Errorf("helper %s did not start within %v (does the test binary's TestMain call conformance.Main?)", handle, b.timeout)
+		return nil, fmt.Errorf("helper %s did not start within %v (does the test binary's TestMain call conformance.Main?)", handle, b.helperTimeout())
 	}
 }
 
@@ -399,14 +402,14 @@ func (w *kernelWorld) call(p *kernelProc, req wireRequest) (wireReply, error) {
 	if err != nil {
 		return wireReply{}, err
 	}
-	_ = p.hc.conn.SetDeadline(time.Now().Add(w.b.timeout))
+	_ = p.hc.conn.SetDeadline(time.Now().Add(w.b.helperTimeout()))
 	if _, err := p.hc.conn.Write(append(line, '\n')); err != nil {
 		return fail(err)
 	}
 	resp, err := p.hc.r.ReadBytes('\n')
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return fail(fmt.Errorf("no answer within %v; killed it", w.b.timeout))
+			return fail(fmt.Errorf("no answer within %v; killed it", w.b.helperTimeout()))
 		}
 		return fail(fmt.Errorf("helper died: %v", err))
 	}

@@ -48,7 +48,7 @@ func TestKernelHelperDies(t *testing.T) {
 // A helper that does not answer is killed after the timeout.
 func TestKernelHelperHangs(t *testing.T) {
 	b := kernelForTest(t)
-	b.timeout = 300 * time.Millisecond
+	b.timeout.Store(int64(300 * time.Millisecond))
 	w, err := b.NewWorld()
 	if err != nil {
 		t.Fatal(err)
