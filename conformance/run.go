@@ -142,7 +142,7 @@ func writeGoldens(t *testing.T, sc *scenario, outs []string, display string) {
 	if err := os.WriteFile(display, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: rewrote %d expected outputs", display, changed)
+	t.Logf("%s: rewrote the expected output of %d commands", display, changed)
 }
 
 // execState is a scenario being run.
