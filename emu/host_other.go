@@ -10,43 +10,18 @@ func Host() Keyctl { return host{} }
 
 type host struct{}
 
-func (host) Syscall(int, ...Arg) (int, error) { return -1, model.ENOSYS }
+var errNoKernel = sysErr(model.ENOSYS)
 
-func (h host) AddKey(keyType, description string, payload []byte, ringid int) (int, error) {
-	return addKey(h, keyType, description, payload, ringid)
-}
-
-func (h host) RequestKey(keyType, description, callback string, destRingid int) (int, error) {
-	return requestKey(h, keyType, description, callback, destRingid)
-}
-
-func (h host) KeyctlInt(cmd, arg2, arg3, arg4, arg5 int) (int, error) {
-	return keyctlInt(h, cmd, arg2, arg3, arg4, arg5)
-}
-
-func (h host) KeyctlBuffer(cmd, arg2 int, buf []byte, arg5 int) (int, error) {
-	return keyctlBuffer(h, cmd, arg2, buf, arg5)
-}
-
-func (h host) KeyctlString(cmd, id int) (string, error) { return keyctlString(h, cmd, id) }
-
-func (h host) KeyctlGetKeyringID(id int, create bool) (int, error) {
-	return keyctlGetKeyringID(h, id, create)
-}
-
-func (h host) KeyctlSetperm(id int, perm uint32) error { return keyctlSetperm(h, id, perm) }
-
-func (h host) KeyctlJoinSessionKeyring(name string) (int, error) {
-	return keyctlJoinSessionKeyring(h, name)
-}
-
-func (h host) KeyctlSearch(ringid int, keyType, description string, destRingid int) (int, error) {
-	return keyctlSearch(h, ringid, keyType, description, destRingid)
-}
-
-func (h host) KeyctlRestrictKeyring(ringid int, keyType, restriction string) error {
-	return keyctlRestrictKeyring(h, ringid, keyType, restriction)
-}
+func (host) AddKey(string, string, []byte, int) (int, error)     { return -1, errNoKernel }
+func (host) RequestKey(string, string, string, int) (int, error) { return -1, errNoKernel }
+func (host) KeyctlInt(int, int, int, int, int) (int, error)      { return -1, errNoKernel }
+func (host) KeyctlBuffer(int, int, []byte, int) (int, error)     { return -1, errNoKernel }
+func (host) KeyctlString(int, int) (string, error)               { return "", errNoKernel }
+func (host) KeyctlGetKeyringID(int, bool) (int, error)           { return -1, errNoKernel }
+func (host) KeyctlSetperm(int, uint32) error                     { return errNoKernel }
+func (host) KeyctlJoinSessionKeyring(string) (int, error)        { return -1, errNoKernel }
+func (host) KeyctlSearch(int, string, string, int) (int, error)  { return -1, errNoKernel }
+func (host) KeyctlRestrictKeyring(int, string, string) error     { return errNoKernel }
 
 // HostSyscall fails ENOSYS: this system has no kernel key retention service.
-func HostSyscall(int, ...Arg) (int, error) { return -1, model.ENOSYS }
+func HostSyscall(int, ...Arg) (int, error) { return -1, errNoKernel }

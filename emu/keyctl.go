@@ -1,8 +1,9 @@
 package emu
 
-// The golang.org/x/sys/unix wrappers, expressed over Syscaller exactly as
-// x/sys builds them (empty payloads are a non-NULL pointer, strings are never
-// NULL), so the emulator sees the same arguments the kernel would.
+// The golang.org/x/sys/unix wrappers, built exactly as x/sys builds them
+// (empty payloads are a non-NULL pointer, strings are never NULL), so the
+// emulator sees the same arguments the kernel would. They call the thread
+// directly with a fixed-size argument array, which stays on the stack.
 
 var zeroBuf = []byte{}
 
@@ -13,26 +14,26 @@ func bufArg(b []byte) Arg {
 	return Buffer(b)
 }
 
-func addKey(s Syscaller, keyType, description string, payload []byte, ringid int) (int, error) {
-	return s.Syscall(SYS_ADD_KEY, String(keyType), String(description), bufArg(payload), Int(len(payload)), Int(ringid))
+func (t *Thread) addKey(keyType, description string, payload []byte, ringid int) (int, error) {
+	return t.call(SYS_ADD_KEY, [5]Arg{String(keyType), String(description), bufArg(payload), Int(len(payload)), Int(ringid)})
 }
 
-func requestKey(s Syscaller, keyType, description, callback string, destRingid int) (int, error) {
-	return s.Syscall(SYS_REQUEST_KEY, String(keyType), String(description), String(callback), Int(destRingid))
+func (t *Thread) requestKey(keyType, description, callback string, destRingid int) (int, error) {
+	return t.call(SYS_REQUEST_KEY, [5]Arg{String(keyType), String(description), String(callback), Int(destRingid)})
 }
 
-func keyctlInt(s Syscaller, cmd, arg2, arg3, arg4, arg5 int) (int, error) {
-	return s.Syscall(SYS_KEYCTL, Int(cmd), Int(arg2), Int(arg3), Int(arg4), Int(arg5))
+func (t *Thread) keyctlInt(cmd, arg2, arg3, arg4, arg5 int) (int, error) {
+	return t.call(SYS_KEYCTL, [5]Arg{Int(cmd), Int(arg2), Int(arg3), Int(arg4), Int(arg5)})
 }
 
-func keyctlBuffer(s Syscaller, cmd, arg2 int, buf []byte, arg5 int) (int, error) {
-	return s.Syscall(SYS_KEYCTL, Int(cmd), Int(arg2), bufArg(buf), Int(len(buf)), Int(arg5))
+func (t *Thread) keyctlBuffer(cmd, arg2 int, buf []byte, arg5 int) (int, error) {
+	return t.call(SYS_KEYCTL, [5]Arg{Int(cmd), Int(arg2), bufArg(buf), Int(len(buf)), Int(arg5)})
 }
 
-func keyctlString(s Syscaller, cmd, id int) (string, error) {
+func (t *Thread) keyctlString(cmd, id int) (string, error) {
 	var buffer []byte
 	for {
-		length, err := keyctlBuffer(s, cmd, id, buffer, 0)
+		length, err := t.keyctlBuffer(cmd, id, buffer, 0)
 		if err != nil {
 			return "", err
 		}
@@ -43,33 +44,33 @@ func keyctlString(s Syscaller, cmd, id int) (string, error) {
 	}
 }
 
-func keyctlGetKeyringID(s Syscaller, id int, create bool) (int, error) {
+func (t *Thread) keyctlGetKeyringID(id int, create bool) (int, error) {
 	c := 0
 	if create {
 		c = 1
 	}
-	return keyctlInt(s, KEYCTL_GET_KEYRING_ID, id, c, 0, 0)
+	return t.keyctlInt(KEYCTL_GET_KEYRING_ID, id, c, 0, 0)
 }
 
-func keyctlSetperm(s Syscaller, id int, perm uint32) error {
-	_, err := keyctlInt(s, KEYCTL_SETPERM, id, int(perm), 0, 0)
+func (t *Thread) keyctlSetperm(id int, perm uint32) error {
+	_, err := t.keyctlInt(KEYCTL_SETPERM, id, int(perm), 0, 0)
 	return err
 }
 
-func keyctlJoinSessionKeyring(s Syscaller, name string) (int, error) {
-	return s.Syscall(SYS_KEYCTL, Int(KEYCTL_JOIN_SESSION_KEYRING), String(name))
+func (t *Thread) keyctlJoinSessionKeyring(name string) (int, error) {
+	return t.call(SYS_KEYCTL, [5]Arg{Int(KEYCTL_JOIN_SESSION_KEYRING), String(name)})
 }
 
-func keyctlSearch(s Syscaller, ringid int, keyType, description string, destRingid int) (int, error) {
-	return s.Syscall(SYS_KEYCTL, Int(KEYCTL_SEARCH), Int(ringid), String(keyType), String(description), Int(destRingid))
+func (t *Thread) keyctlSearch(ringid int, keyType, description string, destRingid int) (int, error) {
+	return t.call(SYS_KEYCTL, [5]Arg{Int(KEYCTL_SEARCH), Int(ringid), String(keyType), String(description), Int(destRingid)})
 }
 
-func keyctlRestrictKeyring(s Syscaller, ringid int, keyType, restriction string) error {
+func (t *Thread) keyctlRestrictKeyring(ringid int, keyType, restriction string) error {
 	var err error
 	if keyType == "" {
-		_, err = s.Syscall(SYS_KEYCTL, Int(KEYCTL_RESTRICT_KEYRING), Int(ringid))
+		_, err = t.call(SYS_KEYCTL, [5]Arg{Int(KEYCTL_RESTRICT_KEYRING), Int(ringid)})
 	} else {
-		_, err = s.Syscall(SYS_KEYCTL, Int(KEYCTL_RESTRICT_KEYRING), Int(ringid), String(keyType), String(restriction))
+		_, err = t.call(SYS_KEYCTL, [5]Arg{Int(KEYCTL_RESTRICT_KEYRING), Int(ringid), String(keyType), String(restriction)})
 	}
 	return err
 }

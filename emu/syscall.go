@@ -73,8 +73,17 @@ func serialArg(a Arg) int32 { return int32(a.IntValue()) }
 // SYS_ADD_KEY, SYS_REQUEST_KEY or SYS_KEYCTL; missing arguments are 0.
 // Any other nr fails ENOSYS.
 func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
-	var a [6]Arg
+	var a [5]Arg
+	if len(args) > len(a) {
+		args = args[:len(a)]
+	}
 	copy(a[:], args)
+	return t.call(nr, a)
+}
+
+// call is Syscall with its arguments in an array, which keeps them off the
+// heap on the hot path.
+func (t *Thread) call(nr int, a [5]Arg) (int, error) {
 	s := t.proc.sys
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -78,9 +78,12 @@ type link struct {
 	key  *Key
 }
 
+// linkLess orders a keyring's index by type, then description.
+// Divergence: the kernel's index is a hash tree whose order is random per
+// boot (R1.13); keyemu's order is deterministic.
 func linkLess(a, b link) bool {
 	if a.typ != b.typ {
-		return a.typ.Name < b.typ.Name
+		return a.typ.order < b.typ.order
 	}
 	return a.desc < b.desc
 }

@@ -7,6 +7,8 @@ package model
 type KeyType struct {
 	// Name is the type's name as given to add_key(2).
 	Name string
+	// order sorts types in keyring indexes; keyring links stay contiguous.
+	order uint8
 	// readable: KEYCTL_READ works (user, keyring, .request_key_auth).
 	readable bool
 	// updatable: the type has an update operation (user, logon).
@@ -21,16 +23,16 @@ type KeyType struct {
 
 var (
 	// TypeKeyring holds links to other keys (R1.12).
-	TypeKeyring = &KeyType{Name: "keyring", readable: true, preparse: preparseKeyring}
+	TypeKeyring = &KeyType{Name: "keyring", order: 1, readable: true, preparse: preparseKeyring}
 	// TypeUser is a readable, updatable blob (R1.14).
-	TypeUser = &KeyType{Name: "user", readable: true, updatable: true, preparse: preparseUser}
+	TypeUser = &KeyType{Name: "user", order: 2, readable: true, updatable: true, preparse: preparseUser}
 	// TypeLogon is a user key that cannot be read back (R1.15).
-	TypeLogon = &KeyType{Name: "logon", updatable: true, preparse: preparseUser, vetDescription: vetLogon}
+	TypeLogon = &KeyType{Name: "logon", order: 3, updatable: true, preparse: preparseUser, vetDescription: vetLogon}
 	// TypeAuth is the request-key authorisation token (§5.4).
-	TypeAuth = &KeyType{Name: ".request_key_auth", readable: true}
+	TypeAuth = &KeyType{Name: ".request_key_auth", order: 4, readable: true}
 	// TypeAsymmetric exists on the reference kernel; the emulator cannot
 	// instantiate it but accepts its link restrictions (R op 29).
-	TypeAsymmetric = &KeyType{Name: "asymmetric", restrictable: true, preparse: func([]byte) error { return EBADMSG }}
+	TypeAsymmetric = &KeyType{Name: "asymmetric", order: 5, restrictable: true, preparse: func([]byte) error { return EBADMSG }}
 )
 
 var keyTypes = []*KeyType{TypeKeyring, TypeUser, TypeLogon, TypeAuth, TypeAsymmetric}
