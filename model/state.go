@@ -280,6 +280,9 @@ func (s *State) get(k *Key) *Key {
 // quota is refunded and it is destroyed at once, as the collector would do
 // within moments (R7.5, R8.3): it leaves the serial index, a keyring drops
 // its links, an authorisation key releases what it pins.
+//
+// Divergence: the kernel destroys the key from a work item moments later,
+// so it may linger in /proc/keys for a while (R8.3, R8.4).
 func (s *State) put(k *Key) {
 	if k == nil {
 		return
