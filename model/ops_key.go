@@ -357,7 +357,6 @@ func (s *State) Invalidate(c *Cred, id int32) (int, error) {
 	return 0, nil
 }
 
-//
 // Divergence: the kernel's collector runs from a work item, so for a few
 // milliseconds searches may still meet the key and report EKEYREVOKED
 // (R4.5, R8.4); keyemu unlinks it before returning.
