@@ -87,7 +87,7 @@ func TestUserRegisterGainsTwoLinksPerUID(t *testing.T) {
 	root := proc(sys, 0)
 	before := procLine(sys, root, ".user_reg")
 	require.NotEmpty(t, before, "/proc/keys has .user_reg at boot")
-	assert.Contains(t, before, "I--Q---     1 perm 0c030000     0 65534 keyring   .user_reg: 2", "boot .user_reg line")
+	assert.Contains(t, before, "I--Q--- * perm 0c030000     0 65534 keyring   .user_reg: 2", "boot .user_reg line")
 	assert.Equal(t, "keyring;0;65534;1f3f0000;_uid.0", describe(root, atU), "root's @u")
 
 	th := proc(sys, 50211)

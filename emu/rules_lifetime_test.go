@@ -19,7 +19,7 @@ func TestUpdateClearsTimeoutAndKeyringDisplacement(t *testing.T) {
 	joinAnon(t, th)
 	k := addKey(t, th, "user", "exptest", "v1", atS)
 	require.Equal(t, "OK", keyctl(th, emu.KEYCTL_SET_TIMEOUT, k, 1000), "KEYCTL_SET_TIMEOUT(exptest, 1000)")
-	assert.Contains(t, procLine(sys, th, "exptest"), "I--Q---     1  16m 3f010000     0     0 user      exptest: 2", "/proc/keys exptest with 1000 s left")
+	assert.Contains(t, procLine(sys, th, "exptest"), "I--Q--- *  16m 3f010000     0     0 user      exptest: 2", "/proc/keys exptest with 1000 s left")
 
 	_, err := th.Syscall(emu.SYS_KEYCTL, emu.Int(emu.KEYCTL_UPDATE), emu.Int(k), emu.Buffer([]byte("v2")), emu.Int(2))
 	require.NoError(t, err, "KEYCTL_UPDATE(exptest, v2)")
@@ -56,8 +56,8 @@ func TestProcKeysTimeoutColumn(t *testing.T) {
 		k := addKey(t, th, "user", "to", "v", atS)
 		require.Equal(t, "OK", keyctl(th, emu.KEYCTL_SET_TIMEOUT, k, tc.secs), "KEYCTL_SET_TIMEOUT(%d)", tc.secs)
 		l := procLine(sys, th, "to:")
-		if assert.Len(t, l, 59+len("to: 1"), "/proc/keys line") {
-			assert.Equal(t, tc.want, l[23:27], "/proc/keys timeout column for %d s", tc.secs)
+		if assert.Len(t, l, 55+len("to: 1"), "/proc/keys line") {
+			assert.Equal(t, tc.want, l[19:23], "/proc/keys timeout column for %d s", tc.secs)
 		}
 	}
 }
@@ -73,12 +73,12 @@ func TestGarbageCollectionTimeline(t *testing.T) {
 	e := addKey(t, th, "user", "gcexp", "v", atS)
 	require.Equal(t, "OK", keyctl(th, emu.KEYCTL_REVOKE, r), "KEYCTL_REVOKE(gcrev)")
 	require.Equal(t, "OK", keyctl(th, emu.KEYCTL_SET_TIMEOUT, e, 1), "KEYCTL_SET_TIMEOUT(gcexp, 1)")
-	assert.Contains(t, procLine(sys, th, "gcrev"), "IR-Q---     1 expd 3f010000     0     0 user      gcrev: 0", "/proc/keys gcrev after REVOKE")
-	assert.Contains(t, procLine(sys, th, "gcexp"), "I--Q---     1   1s 3f010000     0     0 user      gcexp: 1", "/proc/keys gcexp after SET_TIMEOUT 1")
+	assert.Contains(t, procLine(sys, th, "gcrev"), "IR-Q--- * expd 3f010000     0     0 user      gcrev: 0", "/proc/keys gcrev after REVOKE")
+	assert.Contains(t, procLine(sys, th, "gcexp"), "I--Q--- *   1s 3f010000     0     0 user      gcexp: 1", "/proc/keys gcexp after SET_TIMEOUT 1")
 	assert.Equal(t, ints(r, e), ring(t, th, atS), "Read(@s) right away")
 
 	sys.Advance(1500 * time.Millisecond)
-	assert.Contains(t, procLine(sys, th, "gcexp"), "I--Q---     1 expd 3f010000 ", "/proc/keys gcexp after 1.5 s")
+	assert.Contains(t, procLine(sys, th, "gcexp"), "I--Q--- * expd 3f010000 ", "/proc/keys gcexp after 1.5 s")
 	assert.Equal(t, "error EKEYEXPIRED", describe(th, e), "Describe(gcexp) after 1.5 s")
 	assert.Equal(t, ints(r, e), ring(t, th, atS), "Read(@s) after 1.5 s: still linked")
 
@@ -371,7 +371,7 @@ func TestPersistentKeyring(t *testing.T) {
 	assert.Equal(t, "keyring;0;65534;1f030000;_persistent.0", describe(root, p), "Describe(_persistent.0)")
 	assert.Contains(t, procLine(sys, root, "_persistent.0"), "I------ ", "/proc/keys _persistent.0 flags: not in quota")
 	assert.Contains(t, procLine(sys, root, "_persistent.0"), "   3d 1f030000     0 65534 keyring   _persistent.0: empty", "/proc/keys _persistent.0")
-	assert.Contains(t, procLine(sys, root, ".persistent_register"), "I------     1 perm 1f030000     0     0 keyring   .persistent_register: 1", "/proc/keys .persistent_register")
+	assert.Contains(t, procLine(sys, root, ".persistent_register"), "I------ * perm 1f030000     0     0 keyring   .persistent_register: 1", "/proc/keys .persistent_register")
 	_, err = root.KeyctlInt(emu.KEYCTL_GET_PERSISTENT, 50263, atS, 0, 0)
 	assert.NoError(t, err, "root GET_PERSISTENT(50263, @s)")
 
@@ -477,4 +477,44 @@ func TestAuthorityOperations(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, keyctl(th, tc.cmd, tc.args...), tc.name)
 	}
+}
+
+// R1.19, R5.4c step 5, R9.2-R9.4, op 2, op 15, R5.2 step 12 (Ex-23 on a
+// system without /sbin/request-key, measured on 6.18): a failed upcall
+// leaves a key negated with ENOKEY for 60 s; DESCRIBE works on it, READ,
+// LINK, SEARCH, GET_KEYRING_ID and UPDATE fail with its error; SET_TIMEOUT
+// works; add_key revives it under the same serial.
+func TestNegativeKeyFromFailedUpcall(t *testing.T) {
+	sys := emu.New(emu.Config{})
+	th := proc(sys, 0)
+	joinAnon(t, th)
+	_, err := th.RequestKey("user", "debug:n2", "negate", atS)
+	assert.Equal(t, "ENOENT", ename(err), "RequestKey(debug:n2) with no request-key helper")
+	keys := ring(t, th, atS)
+	require.Len(t, keys, 1, "Read(@s) after the failed upcall")
+	n := keys[0]
+
+	assert.Equal(t, "user;0;0;3f010000;debug:n2", describe(th, n), "Describe(negative key)")
+	_, err = readKey(th, n)
+	assert.Equal(t, "ENOKEY", ename(err), "Read(negative key)")
+	assert.Equal(t, "ENOKEY", keyctl(th, emu.KEYCTL_LINK, n, atS), "LINK(negative key, @s)")
+	_, err = th.KeyctlSearch(atS, "user", "debug:n2", 0)
+	assert.Equal(t, "ENOKEY", ename(err), "KeyctlSearch(@s, debug:n2)")
+	_, err = reqNull(th, "user", "debug:n2", 0)
+	assert.Equal(t, "ENOKEY", ename(err), "request_key(debug:n2, NULL)")
+	assert.Contains(t, procLine(sys, th, "debug:n2"), "I--Q-N-", "/proc/keys flags of the negative key")
+	assert.Contains(t, procLine(sys, th, "debug:n2"), "   1m 3f010000     0     0 user      debug:n2", "/proc/keys negative key: 60 s, bare description")
+
+	assert.Equal(t, "OK", keyctl(th, emu.KEYCTL_SET_TIMEOUT, n, 500), "SET_TIMEOUT(negative key, 500)")
+	assert.Contains(t, procLine(sys, th, "debug:n2"), "   8m ", "/proc/keys negative key after SET_TIMEOUT 500")
+	_, err = th.Syscall(emu.SYS_KEYCTL, emu.Int(emu.KEYCTL_UPDATE), emu.Int(n), emu.Buffer([]byte("x")), emu.Int(1))
+	assert.Equal(t, "ENOKEY", ename(err), "UPDATE(negative key)")
+	_, err = th.KeyctlGetKeyringID(n, false)
+	assert.Equal(t, "ENOKEY", ename(err), "GetKeyringID(negative key)")
+
+	assert.Equal(t, n, addKey(t, th, "user", "debug:n2", "viaadd", atS), "AddKey over a negative key keeps its serial")
+	b, err := readKey(th, n)
+	require.NoError(t, err, "Read(revived key)")
+	assert.Equal(t, "viaadd", string(b), "Read(revived key)")
+	assert.Contains(t, procLine(sys, th, "debug:n2"), "I--Q--- * perm 3f010000     0     0 user      debug:n2: 6", "/proc/keys revived key")
 }

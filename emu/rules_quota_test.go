@@ -97,7 +97,7 @@ func TestQuotaBytes(t *testing.T) {
 		assert.Equal(t, tc.want, ename(err), "AddKey(%s, %d bytes)", tc.desc, tc.size)
 	}
 	assert.Equal(t, "5/200 19933/20000", quota(sys, "50252"), "/proc/key-users 50252 quota")
-	assert.Contains(t, procLine(sys, th, "_ses"), "I--Q---     1 perm 3f030000 50252 50252 keyring   _ses: 4", "/proc/keys _ses")
+	assert.Contains(t, procLine(sys, th, "_ses"), "I--Q--- * perm 3f030000 50252 50252 keyring   _ses: 4", "/proc/keys _ses")
 
 	c := addKey(t, th, "user", "c", strings.Repeat("x", 50), atS)
 	_, err := th.Syscall(emu.SYS_KEYCTL, emu.Int(emu.KEYCTL_UPDATE), emu.Int(c), emu.Buffer(bytesOf(4000)), emu.Int(4000))

@@ -96,7 +96,7 @@ func TestRevokedKeyring(t *testing.T) {
 	r := addKey(t, th, "keyring", "rv", "", atS)
 	addKey(t, th, "user", "inrv", "v", r)
 	require.Equal(t, "OK", keyctl(th, emu.KEYCTL_REVOKE, r), "KEYCTL_REVOKE(rv)")
-	assert.Contains(t, procLine(sys, th, "rv:"), "IR-Q---     1 expd 3f010000     0     0 keyring   rv: empty", "/proc/keys rv after revoke")
+	assert.Contains(t, procLine(sys, th, "rv:"), "IR-Q--- * expd 3f010000     0     0 keyring   rv: empty", "/proc/keys rv after revoke")
 
 	_, err := th.AddKey("user", "x", []byte("v"), r)
 	assert.Equal(t, "EKEYREVOKED", ename(err), "AddKey into a revoked keyring")
@@ -211,7 +211,7 @@ func TestProcKeysCountsPossession(t *testing.T) {
 	k := addKey(t, th, "user", "posview", "v", atS)
 	require.NoError(t, th.KeyctlSetperm(k, 0x3f000000), "KeyctlSetperm(posview, 0x3f000000)")
 	require.Equal(t, "OK", keyctl(th, emu.KEYCTL_CHOWN, k, 50231, -1), "KEYCTL_CHOWN(posview, 50231, -1)")
-	assert.Contains(t, procLine(sys, th, "posview"), "I--Q---     1 perm 3f000000 50231     0 user      posview: 1", "/proc/keys posview while possessed")
+	assert.Contains(t, procLine(sys, th, "posview"), "I--Q--- * perm 3f000000 50231     0 user      posview: 1", "/proc/keys posview while possessed")
 
 	require.Equal(t, "OK", keyctl(th, emu.KEYCTL_LINK, k, atU), "KEYCTL_LINK(posview, @u)")
 	require.Equal(t, "OK", keyctl(th, emu.KEYCTL_UNLINK, k, atS), "KEYCTL_UNLINK(posview, @s)")
