@@ -498,3 +498,19 @@ func TestRevokedUserKeyring(t *testing.T) {
 	_, err := reqNull(th2, "user", "after-revoke", 0)
 	assert.Equal(t, "ENOKEY", ename(err), "session-less request_key of a key in the new @u")
 }
+
+// R2.5e (measured on 6.18 as uid 50270): invalidating one's own @u is
+// collected at once: the next @u is a new _uid.N, and the surviving
+// _uid_ses.N is left empty.
+func TestInvalidatedUserKeyring(t *testing.T) {
+	sys := emu.New(emu.Config{})
+	th := proc(sys, 50270)
+	u := getID(t, th, atU, false)
+	us := getID(t, th, atUS, false)
+	require.Equal(t, "OK", keyctl(th, emu.KEYCTL_INVALIDATE, atU), "KEYCTL_INVALIDATE(@u)")
+	u2 := getID(t, th, atU, false)
+	assert.NotEqual(t, u, u2, "@u after invalidating it")
+	assert.Equal(t, "keyring;50270;65534;1f3f0000;_uid.50270", describe(th, atU), "Describe(new @u)")
+	assert.Equal(t, us, getID(t, th, atUS, false), "@us after invalidating @u")
+	assert.Equal(t, []int{}, ring(t, th, atUS), "Read(@us) after invalidating @u")
+}
