@@ -24,6 +24,10 @@ type Process struct {
 	parent  *Process
 	threads []*Thread
 	exited  bool
+	// cons is the key construction this process is the helper of; it
+	// completes when the process exits, with result consErr.
+	cons    *model.Construction
+	consErr error
 }
 
 // Thread is an emulated thread. Keyrings belong to threads in the kernel
@@ -104,6 +108,11 @@ func (p *Process) exitLocked() {
 	}
 	p.exited = true
 	delete(p.sys.procs, p.pid)
+	if p.cons != nil {
+		p.consErr = p.sys.m.FinishConstruction(p.cons, nil)
+		p.cons = nil
+		p.sys.cond.Broadcast()
+	}
 }
 
 // Exited reports whether the process has exited.

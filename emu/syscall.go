@@ -14,6 +14,10 @@ func toSysErr(err error) error {
 	if e, ok := err.(model.Errno); ok {
 		return sysErr(e)
 	}
+	if h, ok := err.(*HandlerError); ok {
+		h.Err = toSysErr(h.Err)
+		return h
+	}
 	panic("emu: model returned a non-errno error: " + err.Error())
 }
 
@@ -82,7 +86,8 @@ func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
 }
 
 // call is Syscall with its arguments in an array, which keeps them off the
-// heap on the hot path.
+// heap on the hot path. An operation that must wait for a key under
+// construction waits without the lock and is repeated (R1.17).
 func (t *Thread) call(nr int, a [5]Arg) (int, error) {
 	s := t.proc.sys
 	s.mu.Lock()
@@ -90,35 +95,42 @@ func (t *Thread) call(nr int, a [5]Arg) (int, error) {
 	if t.exited {
 		return -1, sysErr(model.ESRCH)
 	}
-	var r int
-	var err error
-	switch nr {
-	case SYS_ADD_KEY:
-		r, err = s.m.AddKey(t.cred, ustr(a[0]), ustr(a[1]), ubuf(a[2], a[3]), serialArg(a[4]))
-	case SYS_REQUEST_KEY:
-		r, err = t.requestKeyLocked(ustr(a[0]), ustr(a[1]), ustr(a[2]), serialArg(a[3]))
-	case SYS_KEYCTL:
-		r, err = t.keyctlLocked(int32(a[0].IntValue()), a[1], a[2], a[3], a[4])
-	default:
-		return -1, sysErr(model.ENOSYS)
+	if len(s.faults) > 0 {
+		if err := s.faultLocked(t, nr, int(int32(a[0].IntValue()))); err != nil {
+			return -1, toSysErr(err)
+		}
 	}
-	if err != nil {
-		return -1, toSysErr(err)
+	for {
+		r, err := t.dispatchLocked(nr, a)
+		if w, ok := err.(*model.WaitError); ok {
+			for w.Key.UnderConstruction() && !t.exited {
+				s.waitLocked()
+			}
+			if t.exited {
+				return -1, sysErr(model.ESRCH)
+			}
+			continue
+		}
+		if s.waiters > 0 {
+			s.cond.Broadcast()
+		}
+		if err != nil {
+			return -1, toSysErr(err)
+		}
+		return r, nil
 	}
-	return r, nil
 }
 
-// requestKeyLocked is request_key(2). With no request-key handler the
-// emulated system behaves like one without /sbin/request-key: the key under
-// construction is negated and the call fails ENOENT, as the kernel reports
-// the failure to run the helper.
-func (t *Thread) requestKeyLocked(typ, desc, callout model.UStr, dest int32) (int, error) {
-	m := t.proc.sys.m
-	r, cons, err := m.RequestKey(t.cred, typ, desc, callout, dest)
-	if err != nil || cons == nil {
-		return r, err
+func (t *Thread) dispatchLocked(nr int, a [5]Arg) (int, error) {
+	switch nr {
+	case SYS_ADD_KEY:
+		return t.proc.sys.m.AddKey(t.cred, ustr(a[0]), ustr(a[1]), ubuf(a[2], a[3]), serialArg(a[4]))
+	case SYS_REQUEST_KEY:
+		return t.requestKeyLocked(ustr(a[0]), ustr(a[1]), ustr(a[2]), serialArg(a[3]))
+	case SYS_KEYCTL:
+		return t.keyctlLocked(int32(a[0].IntValue()), a[1], a[2], a[3], a[4])
 	}
-	return m.FinishConstruction(cons, model.ENOENT)
+	return -1, model.ENOSYS
 }
 
 // keyctlLocked dispatches keyctl(2) as security/keys/keyctl.c does.

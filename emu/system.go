@@ -40,6 +40,18 @@ type Config struct {
 	Start time.Time
 	// Seed seeds the random key serials.
 	Seed uint64
+	// RequestKey stands in for /sbin/request-key: it is run, as a new
+	// emulated process, when request_key(2) with a callout finds nothing
+	// (R5.4c). Nil is a system without /sbin/request-key: the key is
+	// negated and the requester gets ENOENT.
+	RequestKey RequestKeyHandler
+	// RequestKeyTimeout bounds how long a request_key(2) waits for its
+	// handler's process to exit; then the process is killed and the key
+	// negated, as when the kernel's helper dies (default 30 s).
+	// Divergence: the kernel waits for the helper without limit.
+	RequestKeyTimeout time.Duration
+	// Faults makes chosen calls fail; SetFaults changes them later.
+	Faults []InjectedFault
 }
 
 // System is one emulated kernel: the key retention service, its processes
@@ -51,11 +63,21 @@ type System struct {
 	m       *model.State
 	nextPID int
 	procs   map[int]*Process
+	cfg     Config
+	// cond is signalled, under mu, whenever a key construction may have
+	// ended; waiters counts the threads waiting on it.
+	cond    *sync.Cond
+	waiters int
+	faults  []faultState
 }
 
 // New returns an emulated kernel configured by cfg.
 func New(cfg Config) *System {
-	return &System{
+	if cfg.RequestKeyTimeout == 0 {
+		cfg.RequestKeyTimeout = 30 * time.Second
+	}
+	s := &System{
+		cfg: cfg,
 		m: model.New(model.Config{
 			Profile:                 cfg.Profile,
 			MaxKeys:                 cfg.MaxKeys,
@@ -70,6 +92,9 @@ func New(cfg Config) *System {
 		nextPID: 100,
 		procs:   make(map[int]*Process),
 	}
+	s.cond = sync.NewCond(&s.mu)
+	s.setFaultsLocked(cfg.Faults)
+	return s
 }
 
 // Now returns the emulated wall clock.

@@ -47,12 +47,13 @@ func (s *State) checkLookedUp(c *Cred, ref keyRef, flags lookupFlags, need Need)
 	k := ref.key
 	if need != needUnlink {
 		if flags&lookupPartial == 0 {
-			// The emulator never blocks: a key under construction is
-			// treated as the wait having been interrupted.
-			var err error
+			// wait_for_key_construction(): the model never blocks; the
+			// caller waits and repeats the call (R1.17).
 			if k.has(flagUserConstruct) {
-				err = EINTR
-			} else if err = k.readState(); err == nil {
+				return &WaitError{Key: k}
+			}
+			var err error
+			if err = k.readState(); err == nil {
 				err = k.validate(s.sec())
 			}
 			if err != nil && need != needAuthOverride && need != needDeferPerm {

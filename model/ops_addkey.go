@@ -107,11 +107,11 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 // key becomes positive (R5.2 step 12).
 func (s *State) updateKey(c *Cred, ref keyRef, data []byte) error {
 	k := ref.key
+	if k.has(flagUserConstruct) {
+		return &WaitError{Key: k}
+	}
 	if err := s.permission(c, k, ref.possessed, NeedWrite); err != nil {
 		return err
-	}
-	if k.has(flagUserConstruct) {
-		return EINTR
 	}
 	if err := s.payloadReserve(k, len(data)); err != nil {
 		return err

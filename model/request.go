@@ -65,24 +65,26 @@ type Construction struct {
 	userSession *Key
 }
 
-// RequestKey is request_key(2) (R5.4a-c). It returns the serial of a key
-// found by searching the caller's keyrings, or an error, or — when nothing
-// was found and a callout was given — a Construction the caller must run
-// and finish.
-func (s *State) RequestKey(c *Cred, typeArg, descArg, calloutArg UStr, dest int32) (int, *Construction, error) {
+// RequestKey is request_key(2) (R5.4a-c) up to the wait. It returns the
+// key found by searching the caller's keyrings, or an error, or — when
+// nothing was found and a callout was given — a new key under construction
+// with the Construction the caller must run and finish. A returned key
+// carries a reference the caller releases with PutKey once it has waited
+// for construction (KeyResult).
+func (s *State) RequestKey(c *Cred, typeArg, descArg, calloutArg UStr, dest int32) (*Key, *Construction, error) {
 	typeName, err := typeFromUser(typeArg)
 	if err != nil {
-		return -1, nil, err
+		return nil, nil, err
 	}
 	desc, err := strndupUser(descArg, maxDescSize)
 	if err != nil {
-		return -1, nil, err
+		return nil, nil, err
 	}
 	var callout *string
 	if !calloutArg.Null {
 		co, err := strndupUser(calloutArg, pageSize)
 		if err != nil {
-			return -1, nil, err
+			return nil, nil, err
 		}
 		callout = &co
 	}
@@ -90,14 +92,14 @@ func (s *State) RequestKey(c *Cred, typeArg, descArg, calloutArg UStr, dest int3
 	if dest != 0 {
 		ref, err := s.lookupUserKey(c, dest, lookupCreate, NeedWrite)
 		if err != nil {
-			return -1, nil, err
+			return nil, nil, err
 		}
 		defer s.put(ref.key)
 		destKey = ref.key
 	}
 	typ, ok := LookupType(typeName)
 	if !ok {
-		return -1, nil, ENOKEY
+		return nil, nil, ENOKEY
 	}
 	ctx := searchCtx{cred: c, typ: typ, desc: desc, flags: searchStateCheck | searchSkipExpired | searchRecurse}
 	k, err := s.searchProcessKeyrings(&ctx)
@@ -105,26 +107,45 @@ func (s *State) RequestKey(c *Cred, typeArg, descArg, calloutArg UStr, dest int3
 	case err == nil:
 		if destKey != nil {
 			if err := s.permission(c, k, true, NeedLink); err != nil {
-				return -1, nil, err
+				return nil, nil, err
 			}
 			if err := s.keyLink(destKey, k); err != nil {
-				return -1, nil, err
+				return nil, nil, err
 			}
 		}
-		return int(k.serial), nil, nil
+		return s.get(k), nil, nil
 	case err != EAGAIN:
-		return -1, nil, err
+		return nil, nil, err
 	case callout == nil:
-		return -1, nil, ENOKEY
+		return nil, nil, ENOKEY
 	case typ == TypeKeyring:
-		return -1, nil, EPERM
+		return nil, nil, EPERM
 	}
 	cons, err := s.construct(c, typ, desc, *callout, destKey)
 	if err != nil {
-		return -1, nil, err
+		return nil, nil, err
 	}
-	return -1, cons, nil
+	return s.get(cons.Key), cons, nil
 }
+
+// KeyResult is the end of request_key(2) once construction is over
+// (wait_for_key_construction): the serial of a positive key, else the
+// negative key's error or the validity error (R1.24).
+func (s *State) KeyResult(k *Key) (int, error) {
+	if k.has(flagUserConstruct) {
+		return -1, &WaitError{Key: k}
+	}
+	if err := k.readState(); err != nil {
+		return -1, err
+	}
+	if err := k.validate(s.sec()); err != nil {
+		return -1, err
+	}
+	return int(k.serial), nil
+}
+
+// PutKey releases a reference handed out by RequestKey.
+func (s *State) PutKey(k *Key) { s.put(k) }
 
 // construct is construct_key_and_link() up to the upcall.
 func (s *State) construct(c *Cred, typ *KeyType, desc, callout string, dest *Key) (*Construction, error) {
@@ -163,6 +184,9 @@ func (s *State) construct(c *Cred, typ *KeyType, desc, callout string, dest *Key
 		return nil, err
 	}
 	auth.auth = &authData{target: s.get(k), dest: s.get(dest), cred: s.copyCred(reqCred), callout: []byte(callout)}
+	if c.auth != nil {
+		auth.auth.pid = c.auth.auth.pid
+	}
 	s.instantiate(auth, nil, nil)
 	cons.Auth = auth
 	// call_sbin_request_key(): the helper's session keyring and arguments.
@@ -285,36 +309,40 @@ func (s *State) HelperCred(cons *Construction) *Cred {
 	return h
 }
 
-// FinishConstruction completes a construction after the helper ran;
-// helperErr is what running it gave (ENOENT when there is no helper at
-// all). A key the helper left uninstantiated is negated for 60 s and the
-// requester gets ENOKEY; if the helper could not run, its error (R5.4c
-// step 5).
-func (s *State) FinishConstruction(cons *Construction, helperErr error) (int, error) {
+// FinishConstruction completes a construction once the helper process has
+// exited (helperErr nil) or could not be run (helperErr is the reason,
+// ENOENT when there is no /sbin/request-key). A key the helper left
+// uninstantiated is negated for 60 s (R5.4c step 5). The returned error is
+// what the requester that started the construction gets instead of the
+// key's own result: the failure to run the helper, or ENOKEY when the
+// helper left the key unfinished or invalid (call_sbin_request_key).
+func (s *State) FinishConstruction(cons *Construction, helperErr error) error {
+	if cons.Key == nil {
+		panic("model: construction finished twice")
+	}
 	k := cons.Key
 	ret := helperErr
 	if ret == nil && (k.has(flagUserConstruct) || k.validate(s.sec()) != nil) {
 		ret = ENOKEY
 	}
 	if ret != nil && k.state == stateUninstantiated {
-		s.reject(k, keyNegativeTimeout, ENOKEY, nil, cons.Auth)
+		_ = s.reject(k, keyNegativeTimeout, ENOKEY, nil, cons.Auth)
 	}
 	if cons.Auth != nil && !cons.Auth.has(flagInvalidated) {
 		s.revoke(cons.Auth)
 	}
-	s.get(k)
-	defer s.put(k)
 	s.releaseConstruction(cons)
-	if ret != nil {
-		return -1, ret
+	cons.Key = nil
+	return ret
+}
+
+// SetRequesterPID records the requesting process's PID in the
+// authorisation key (shown by /proc/keys as pid:N), unless the requester
+// is itself a helper passing on an earlier request's PID.
+func (cons *Construction) SetRequesterPID(pid int) {
+	if cons.Auth != nil && cons.Auth.auth.pid == 0 {
+		cons.Auth.auth.pid = pid
 	}
-	if err := k.readState(); err != nil {
-		return -1, err
-	}
-	if err := k.validate(s.sec()); err != nil {
-		return -1, err
-	}
-	return int(k.serial), nil
 }
 
 // reject is key_reject_and_link(): make an uninstantiated key negative with
