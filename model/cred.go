@@ -105,7 +105,7 @@ func (s *State) uidRelease(uid UID) {
 // fresh thread keyring if c has one (R2.2c, D5).
 func (s *State) CloneThread(c *Cred) *Cred {
 	n := s.copyCred(c)
-	if c.thread != nil {
+	if c.thread != nil && !s.mutant(MutateSharedThreadKeyring) {
 		s.put(n.thread)
 		n.thread = nil
 		s.mustInstallThreadKeyring(n)
@@ -118,8 +118,11 @@ func (s *State) CloneThread(c *Cred) *Cred {
 func (s *State) Fork(c *Cred) *Cred {
 	n := s.copyCred(c)
 	s.put(n.thread)
-	s.put(n.process)
-	n.thread, n.process = nil, nil
+	n.thread = nil
+	if !s.mutant(MutateForkKeepsProcessKeyring) {
+		s.put(n.process)
+		n.process = nil
+	}
 	return n
 }
 

@@ -104,7 +104,7 @@ func (s *State) descend(ctx *searchCtx, ring *Key, depth int) bool {
 	}
 	found := false
 	ring.eachChildKeyring(func(child *Key) bool {
-		if depth >= searchMaxDepth {
+		if depth >= searchMaxDepth && !s.mutant(MutateNoDepthLimit) {
 			if ctx.flags&searchDetectTooDeep != 0 {
 				ctx.err = ELOOP
 			}
@@ -209,12 +209,15 @@ func (s *State) searchCredKeyrings(ctx *searchCtx) (*Key, error) {
 		if k, ok := try(c.session, false); ok {
 			return k, nil
 		}
-	} else if us := s.userSessionForSearch(c); us != nil {
-		if k, ok := try(us, false); ok {
-			return k, nil
+	}
+	if c.session == nil || s.mutant(MutateUserSessionFallbackAlways) {
+		if us := s.userSessionForSearch(c); us != nil {
+			if k, ok := try(us, false); ok {
+				return k, nil
+			}
 		}
 	}
-	if ret != nil {
+	if ret != nil && (hard == EAGAIN || !s.mutant(MutateHardErrorWins)) {
 		return nil, ret
 	}
 	return nil, hard

@@ -47,6 +47,9 @@ type Config struct {
 	Start time.Time
 	// Seed seeds the serial number generator (R1.1).
 	Seed uint64
+	// Mutations switches on deliberately wrong behaviours, for testing
+	// test suites; zero in every real use.
+	Mutations Mutation
 }
 
 // DefaultStart is the clock's starting point when Config.Start is zero.
@@ -209,7 +212,7 @@ func (s *State) keyAlloc(typ *KeyType, desc string, uid UID, gid GID, perm Perm,
 	u := s.userRecord(uid)
 	quotalen := len(desc) + 1
 	if flags&allocNotInQuota == 0 {
-		if flags&allocQuotaOverrun == 0 {
+		if flags&allocQuotaOverrun == 0 && !s.mutant(MutateNoQuota) {
 			maxKeys, maxBytes := s.limits(uid)
 			if u.qnkeys+1 > maxKeys || u.qnbytes+quotalen > maxBytes {
 				s.dropUserRecordIfUnused(u)
