@@ -85,6 +85,7 @@ type State struct {
 	cfg     Config
 	now     time.Time
 	rng     *rand.Rand
+	pcg     *rand.PCG // rng's source, for snapshots
 	serials *btree.BTreeG[serialEntry]
 	users   map[UID]*UserRecord
 	initNS  *UserNS
@@ -111,12 +112,13 @@ func New(cfg Config) *State {
 	s := &State{
 		cfg:      cfg,
 		now:      cfg.Start,
-		rng:      rand.New(rand.NewPCG(cfg.Seed, 0x6b657965_6d750000)),
+		pcg:      rand.NewPCG(cfg.Seed, 0x6b657965_6d750000),
 		serials:  btree.NewG(32, serialLess),
 		users:    make(map[UID]*UserRecord),
 		creds:    make(map[*Cred]struct{}),
 		freelist: btree.NewFreeListG[link](btree.DefaultFreeListSize),
 	}
+	s.rng = rand.New(s.pcg)
 	s.initNS = &UserNS{owner: 0, names: make(map[string][]*Key)}
 	s.userRecord(0) // root's record is static in the kernel
 	boot := s.NewCred(0, 0, nil, s.initNS)
