@@ -40,6 +40,10 @@ type Config struct {
 	Start time.Time
 	// Seed seeds the random key serials.
 	Seed uint64
+	// Mutations switches on deliberately wrong behaviours, for testing
+	// test suites (package conformance checks that its scenarios catch
+	// each one); zero in every real use.
+	Mutations model.Mutation
 	// RequestKey stands in for /sbin/request-key: it is run, as a new
 	// emulated process, when request_key(2) with a callout finds nothing
 	// (R5.4c). Nil is a system without /sbin/request-key: the key is
@@ -88,6 +92,7 @@ func New(cfg Config) *System {
 			PersistentKeyringExpiry: cfg.PersistentKeyringExpiry,
 			Start:                   cfg.Start,
 			Seed:                    cfg.Seed,
+			Mutations:               cfg.Mutations,
 		}),
 		nextPID: 100,
 		procs:   make(map[int]*Process),
