@@ -28,6 +28,8 @@ type Process struct {
 	// completes when the process exits, with result consErr.
 	cons    *model.Construction
 	consErr error
+	// loginSession is the session keyring Login made, for Logout.
+	loginSession int
 }
 
 // Thread is an emulated thread. Keyrings belong to threads in the kernel

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -97,9 +96,9 @@ func TestRequestKeyHandlerRoundTrip(t *testing.T) {
 	assert.Equal(t, "my-callout-data", got.callout, "KEYCTL_READ of @a")
 	assert.Equal(t, requesterSession, got.reqRing, "@r is the requester's destination")
 	assert.NoError(t, got.requesterKey, "request_key of the requester's key from the helper")
-	assert.ErrorIs(t, got.ownSearch, syscall.ENOKEY, "KEYCTL_SEARCH of the helper's own session")
-	assert.ErrorIs(t, got.afterA, syscall.ENOKEY, "@a after INSTANTIATE")
-	assert.ErrorIs(t, got.afterR, syscall.ENOKEY, "@r after INSTANTIATE")
+	assert.ErrorIs(t, got.ownSearch, emu.ENOKEY, "KEYCTL_SEARCH of the helper's own session")
+	assert.ErrorIs(t, got.afterA, emu.ENOKEY, "@a after INSTANTIATE")
+	assert.ErrorIs(t, got.afterR, emu.ENOKEY, "@r after INSTANTIATE")
 	assert.Equal(t, "user", got.typ)
 	assert.Equal(t, "kexp:1", got.desc)
 	assert.Equal(t, "my-callout-data", got.reqCallout)
@@ -113,9 +112,9 @@ func TestRequestKeyHandlerLeavesKeyUnfinished(t *testing.T) {
 	sys := emu.New(emu.Config{RequestKey: func(*emu.KeyRequest) error { calls.Add(1); return errors.New("exit 1") }})
 	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
 	_, err := requestKey(th, "user", "nobody-makes-this", "info", 0)
-	assert.ErrorIs(t, err, syscall.ENOKEY)
+	assert.ErrorIs(t, err, emu.ENOKEY)
 	_, err = requestKey(th, "user", "nobody-makes-this", "info", 0)
-	assert.ErrorIs(t, err, syscall.ENOKEY)
+	assert.ErrorIs(t, err, emu.ENOKEY)
 	assert.Equal(t, int32(1), calls.Load(), "handler runs")
 	assert.Contains(t, sys.ProcKeys(th), "I--Q-N-     1   1m 3f010000  1000  1000 user      nobody-makes-this")
 }
@@ -126,9 +125,9 @@ func TestRequestKeyWithoutHandler(t *testing.T) {
 	sys := emu.New(emu.Config{})
 	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
 	_, err := requestKey(th, "user", "x", "info", 0)
-	assert.ErrorIs(t, err, syscall.ENOENT)
+	assert.ErrorIs(t, err, emu.ENOENT)
 	_, err = requestKey(th, "user", "x", "info", 0)
-	assert.ErrorIs(t, err, syscall.ENOKEY)
+	assert.ErrorIs(t, err, emu.ENOKEY)
 }
 
 // R1.19, R4.4c: a key rejected with an error gives that error.
@@ -137,14 +136,14 @@ func TestRequestKeyHandlerRejects(t *testing.T) {
 		if _, err := req.Thread.KeyctlInt(emu.KEYCTL_ASSUME_AUTHORITY, req.Key, 0, 0, 0); err != nil {
 			return err
 		}
-		_, err := req.Thread.KeyctlInt(emu.KEYCTL_REJECT, req.Key, 30, int(syscall.EKEYREJECTED), 0)
+		_, err := req.Thread.KeyctlInt(emu.KEYCTL_REJECT, req.Key, 30, int(emu.EKEYREJECTED), 0)
 		return err
 	}})
 	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
 	_, err := requestKey(th, "user", "debug:rj1", "rejected", emu.KEY_SPEC_SESSION_KEYRING)
-	assert.ErrorIs(t, err, syscall.EKEYREJECTED)
+	assert.ErrorIs(t, err, emu.EKEYREJECTED)
 	_, err = requestKey(th, "user", "debug:rj1", "", 0)
-	assert.ErrorIs(t, err, syscall.EKEYREJECTED)
+	assert.ErrorIs(t, err, emu.EKEYREJECTED)
 }
 
 // A panicking handler negates the key; the requester's error names the
@@ -156,7 +155,7 @@ func TestRequestKeyHandlerPanics(t *testing.T) {
 	var he *emu.HandlerError
 	require.ErrorAs(t, err, &he)
 	assert.Contains(t, he.Handler, "panickingHandler")
-	assert.ErrorIs(t, err, syscall.ENOKEY)
+	assert.ErrorIs(t, err, emu.ENOKEY)
 	// Other threads keep working.
 	_, err = th.AddKey("user", "after", []byte("v"), emu.KEY_SPEC_SESSION_KEYRING)
 	assert.NoError(t, err)
@@ -175,7 +174,7 @@ func TestRequestKeyHandlerNeverReturns(t *testing.T) {
 	}})
 	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
 	_, err := requestKey(th, "user", "stuck", "info", 0)
-	assert.ErrorIs(t, err, syscall.ENOKEY)
+	assert.ErrorIs(t, err, emu.ENOKEY)
 }
 
 // A detached handler finishes from another goroutine; concurrent

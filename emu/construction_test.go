@@ -1,0 +1,124 @@
+package emu_test
+
+import (
+	"testing"
+
+	"github.com/keyemu/keyemu/emu"
+	"github.com/keyemu/keyemu/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The stock keyutils request-key.conf lines for debug:* keys (Ex-23),
+// served by KeyctlProgram, and a pipe line served by a Go program.
+const debugConf = `
+#OP	TYPE	DESCRIPTION	CALLOUT	PROGRAM ARG1 ARG2 ...
+create	user	debug:*	negate	/bin/keyctl negate %k 30 %S
+create	user	debug:*	rejected	/bin/keyctl reject %k 30 %c %S
+create	user	debug:*	expired	/bin/keyctl reject %k 30 %c %S
+create	user	debug:*	revoked	/bin/keyctl reject %k 30 %c %S
+create	user	debug:*	*	/bin/keyctl instantiate %k Debug_%c %S
+create	user	pipe:*	*	|/bin/echo %d/%c
+`
+
+func echoProgram(_ *emu.KeyRequest, args []string) ([]byte, error) {
+	return []byte(args[0]), nil
+}
+
+func TestRequestKeyConf(t *testing.T) {
+	conf, err := emu.ParseRequestKeyConf(debugConf, map[string]emu.Program{"/bin/echo": echoProgram})
+	require.NoError(t, err)
+	sys := emu.New(emu.Config{RequestKey: conf.Handler()})
+	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
+	_, err = th.KeyctlInt(emu.KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+	require.NoError(t, err)
+	read := func(id int) string {
+		buf := make([]byte, 128)
+		n, err := th.KeyctlBuffer(emu.KEYCTL_READ, id, buf, 0)
+		require.NoError(t, err)
+		return string(buf[:n])
+	}
+	for _, tc := range []struct {
+		desc, callout string
+		want          error
+		payload       string
+	}{
+		{"debug:ok1", "hello", nil, "Debug_hello"},
+		{"debug:n1", "negate", emu.ENOKEY, ""},
+		{"debug:rj1", "rejected", emu.EKEYREJECTED, ""},
+		{"debug:ex1", "expired", emu.EKEYEXPIRED, ""},
+		{"debug:rv1", "revoked", emu.EKEYREVOKED, ""},
+		{"pipe:p1", "data", nil, "pipe:p1/data"},
+		{"unmatched", "x", emu.ENOKEY, ""},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			id, err := requestKey(th, "user", tc.desc, tc.callout, emu.KEY_SPEC_SESSION_KEYRING)
+			if tc.want != nil {
+				assert.ErrorIs(t, err, tc.want, "request_key(%q, %q)", tc.desc, tc.callout)
+				return
+			}
+			require.NoError(t, err, "request_key(%q, %q)", tc.desc, tc.callout)
+			assert.Equal(t, tc.payload, read(id))
+		})
+	}
+}
+
+func TestParseRequestKeyConfErrors(t *testing.T) {
+	for _, tc := range []struct{ name, text, want string }{
+		{"too few fields", "create user debug:*\n", "request-key.conf:1: want OP TYPE DESCRIPTION CALLOUT PROGRAM"},
+		{"unknown program", "# comment\ncreate user * * /sbin/nothing %k\n", `request-key.conf:2: no program registered as "/sbin/nothing"`},
+		{"bad substitution", "create user * * /bin/keyctl negate %x 30 %S\n", "request-key.conf:1: unknown substitution"},
+		{"bad pattern", "create user [ * /bin/keyctl negate %k 30 %S\n", `request-key.conf:1: bad pattern "["`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := emu.ParseRequestKeyConf(tc.text, nil)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+// pam_keyinit: a login session links the user keyring; with "revoke" the
+// session keyring is revoked at logout, and a process left running from
+// the session then fails EKEYREVOKED on @s (R1.20, R1.24).
+func TestLoginLogout(t *testing.T) {
+	sys := emu.New(emu.Config{})
+	login := sys.Login(emu.Creds{UID: 1000, GID: 1000})
+	sh := login.Main()
+	_, err := sh.AddKey("user", "mine", []byte("v"), emu.KEY_SPEC_USER_KEYRING)
+	require.NoError(t, err)
+	_, err = requestKey(sh, "user", "mine", "", 0)
+	assert.NoError(t, err, "the user keyring is linked into the login session")
+	desc, err := sh.KeyctlString(emu.KEYCTL_DESCRIBE, emu.KEY_SPEC_SESSION_KEYRING)
+	require.NoError(t, err)
+	assert.Equal(t, "keyring;1000;1000;3f030000;_ses", desc)
+
+	daemon := sh.Fork().Main()
+	login.Logout(true)
+	_, err = daemon.AddKey("user", "late", []byte("v"), emu.KEY_SPEC_SESSION_KEYRING)
+	assert.ErrorIs(t, err, emu.EKEYREVOKED, "add_key to a revoked session keyring")
+	_, err = daemon.KeyctlGetKeyringID(emu.KEY_SPEC_SESSION_KEYRING, false)
+	assert.ErrorIs(t, err, emu.EKEYREVOKED)
+}
+
+func TestFaults(t *testing.T) {
+	sys := emu.New(emu.Config{Faults: []emu.InjectedFault{
+		{Syscall: emu.SYS_KEYCTL, Ops: []int{emu.KEYCTL_READ}, UIDs: []uint32{1000}, After: 1, Err: model.ENOSYS},
+	}})
+	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
+	other := sys.NewProcess(emu.Creds{UID: 1001, GID: 1001}).Main()
+	id, err := th.AddKey("user", "k", []byte("v"), emu.KEY_SPEC_SESSION_KEYRING)
+	require.NoError(t, err)
+	buf := make([]byte, 8)
+	_, err = th.KeyctlBuffer(emu.KEYCTL_READ, id, buf, 0)
+	assert.NoError(t, err, "first read passes (After: 1)")
+	_, err = th.KeyctlBuffer(emu.KEYCTL_READ, id, buf, 0)
+	assert.ErrorIs(t, err, emu.ENOSYS, "second read fails")
+	_, err = other.KeyctlBuffer(emu.KEYCTL_READ, emu.KEY_SPEC_USER_KEYRING, buf, 0)
+	assert.NoError(t, err, "other UIDs are not affected")
+	sys.SetFaults([]emu.InjectedFault{{Syscall: emu.SYS_ADD_KEY, Err: model.EDQUOT}})
+	_, err = th.AddKey("user", "k2", []byte("v"), emu.KEY_SPEC_SESSION_KEYRING)
+	assert.ErrorIs(t, err, emu.EDQUOT)
+	_, err = th.KeyctlBuffer(emu.KEYCTL_READ, id, buf, 0)
+	assert.NoError(t, err, "faults replaced")
+}
