@@ -104,9 +104,10 @@ func (s *State) checkRestriction(ring *Key, typ *KeyType) error {
 	if r.rejectAll {
 		return EPERM
 	}
-	// An asymmetric restriction accepts only asymmetric keys signed by the
-	// chain; the emulator holds no asymmetric keys, so nothing qualifies.
-	return EPERM
+	// An asymmetric restriction (restrict_link_by_signature and friends)
+	// refuses every other type with EOPNOTSUPP (measured on 6.18); the
+	// emulator cannot instantiate asymmetric keys, so none gets this far.
+	return EOPNOTSUPP
 }
 
 // checkLiveKey is __key_link_check_live_key(): linking keyring B into A
