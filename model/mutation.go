@@ -9,8 +9,8 @@ type Mutation uint32
 // The mutations. Each is a one-line check at the spot that implements the
 // rule it breaks.
 const (
-	// MutateIgnorePossession drops the possessor byte from every
-	// permission check (breaks R4.7a, R6.2 step 4).
+	// MutateIgnorePossession never counts a key given by its serial as
+	// possessed, even when the caller's keyrings reach it (breaks R4.7c).
 	MutateIgnorePossession Mutation = 1 << iota
 	// MutateUserSessionFallbackAlways searches the user session keyring
 	// even when the thread has a session keyring (breaks R4.2).

@@ -26,7 +26,7 @@ func (s *State) perm(c *Cred, k *Key, possessed bool) Perm {
 	default:
 		p = kperm
 	}
-	if possessed && !s.mutant(MutateIgnorePossession) {
+	if possessed {
 		p |= kperm >> 24
 	}
 	return p & KEY_OTH_ALL

@@ -254,6 +254,9 @@ func (s *State) searchProcessKeyrings(ctx *searchCtx) (*Key, error) {
 // possessed reports whether a search of c's process keyrings reaches k
 // itself: permission checks on, state checks off, depth limit on (R4.7c).
 func (s *State) possessed(c *Cred, k *Key) bool {
+	if s.mutant(MutateIgnorePossession) {
+		return false
+	}
 	ctx := searchCtx{cred: c, typ: k.typ, desc: k.desc, target: k, flags: searchRecurse}
 	_, err := s.searchProcessKeyrings(&ctx)
 	return err == nil
