@@ -26,13 +26,13 @@ var corpus embed.FS
 // scenario.
 func Run(t *testing.T, b Backend) {
 	t.Helper()
-	runCorpus(t, b, corpus, "", false)
+	runCorpus(testingReporter{t}, b, corpus, "", false)
 }
 
 // RunDir is Run over the scenario files (*.txt, recursively) under dir.
 func RunDir(t *testing.T, b Backend, dir string) {
 	t.Helper()
-	runCorpus(t, b, os.DirFS(dir), dir, false)
+	runCorpus(testingReporter{t}, b, os.DirFS(dir), dir, false)
 }
 
 // Update runs the scenario files under dir against b and rewrites their
@@ -40,10 +40,31 @@ func RunDir(t *testing.T, b Backend, dir string) {
 // expected outputs: call it with the kernel backend.
 func Update(t *testing.T, b Backend, dir string) {
 	t.Helper()
-	runCorpus(t, b, os.DirFS(dir), dir, true)
+	runCorpus(testingReporter{t}, b, os.DirFS(dir), dir, true)
 }
 
-func runCorpus(t *testing.T, b Backend, fsys fs.FS, dir string, update bool) {
+// reporter is what the runner needs of a *testing.T. The suite's own tests
+// put a recorder in its place to check that the suite fails against broken
+// emulators (mutants_test.go).
+type reporter interface {
+	Helper()
+	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+	Parallel()
+	// run runs f as a subtest named name, as testing.T.Run does.
+	run(name string, f func(t reporter)) bool
+}
+
+// testingReporter is a *testing.T as a reporter.
+type testingReporter struct{ *testing.T }
+
+func (r testingReporter) run(name string, f func(t reporter)) bool {
+	return r.T.Run(name, func(t *testing.T) { f(testingReporter{t}) })
+}
+
+func runCorpus(t reporter, b Backend, fsys fs.FS, dir string, update bool) {
 	var files []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -67,15 +88,15 @@ func runCorpus(t *testing.T, b Backend, fsys fs.FS, dir string, update bool) {
 		if dir != "" {
 			display = filepath.Join(dir, filepath.FromSlash(p))
 		}
-		t.Run(name, func(t *testing.T) {
+		t.run(name, func(t reporter) {
 			t.Parallel()
 			data, err := fs.ReadFile(fsys, p)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("%v", err)
 			}
 			sc, err := parseScenario(display, data)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("%v", err)
 			}
 			outs, ok := runScenario(t, b, sc)
 			if !ok {
@@ -119,7 +140,7 @@ func (d *directive) line1() string {
 	return b.String()
 }
 
-func writeGoldens(t *testing.T, sc *scenario, outs []string, display string) {
+func writeGoldens(t reporter, sc *scenario, outs []string, display string) {
 	changed := 0
 	for i, s := range sc.steps {
 		if s.d.expected != withNewline(outs[i]) {
@@ -140,7 +161,7 @@ func writeGoldens(t *testing.T, sc *scenario, outs []string, display string) {
 		}
 	}
 	if err := os.WriteFile(display, data, 0o644); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	t.Logf("%s: rewrote the expected output of %d commands", display, changed)
 }
@@ -172,7 +193,7 @@ func (e errNoThread) Error() string { return "thread " + string(e) + " does not 
 // runScenario runs sc in a fresh world and returns the output of every
 // step. ok is false if the scenario was cut short (failure or skip, already
 // reported).
-func runScenario(t *testing.T, b Backend, sc *scenario) (outs []string, ok bool) {
+func runScenario(t reporter, b Backend, sc *scenario) (outs []string, ok bool) {
 	w, err := b.NewWorld()
 	if err != nil {
 		if errors.Is(err, errors.ErrUnsupported) {
@@ -187,25 +208,38 @@ func runScenario(t *testing.T, b Backend, sc *scenario) (outs []string, ok bool)
 	}()
 	x := &execState{world: w, labels: newLabels(), threads: map[string]*threadState{}}
 	for _, s := range sc.steps {
-		out, err := x.step(s)
-		var unbound errUnbound
-		var nothread errNoThread
+		out, err := x.output(s)
 		switch {
 		case err == nil:
-		case errors.As(err, &unbound), errors.As(err, &nothread):
-			out = err.Error()
 		case errors.Is(err, errors.ErrUnsupported):
 			t.Skipf("%s: %s: %s backend cannot do this: %v", s.d.pos, s.d.line1(), b.Name(), err)
 		default:
-			if _, isErrno := emu.ErrnoOf(err); !isErrno {
-				t.Errorf("%s: %s: %s backend failed: %v", s.d.pos, s.d.line1(), b.Name(), err)
-				return outs, false
-			}
-			out = emu.ErrnoName(err)
+			t.Errorf("%s: %s: %s backend failed: %v", s.d.pos, s.d.line1(), b.Name(), err)
+			return outs, false
 		}
 		outs = append(outs, out)
 	}
 	return outs, true
+}
+
+// output runs s and returns what it prints: its result, or the name of the
+// errno it failed with. An error means the backend failed or cannot do
+// what s asks (errors.ErrUnsupported).
+func (x *execState) output(s *step) (string, error) {
+	out, err := x.step(s)
+	var unbound errUnbound
+	var nothread errNoThread
+	switch {
+	case err == nil:
+	case errors.As(err, &unbound), errors.As(err, &nothread):
+		out = err.Error()
+	default:
+		if _, isErrno := emu.ErrnoOf(err); !isErrno {
+			return "", err
+		}
+		out = emu.ErrnoName(err)
+	}
+	return out, nil
 }
 
 func (x *execState) step(s *step) (string, error) {
