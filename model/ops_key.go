@@ -327,9 +327,21 @@ func (s *State) setTimeout(k *Key, timeout uint32) {
 }
 
 // GetSecurity is KEYCTL_GET_SECURITY (op 17): with no LSM label the result
-// is an empty string of length 1 (Ex-15).
+// is an empty string of length 1 (Ex-15). Without View the result is the
+// error of the authorisation-key fallback (ENOKEY when there is none).
 func (s *State) GetSecurity(c *Cred, id int32, buf UBuf) (int, error) {
-	ref, err := s.lookupWithAuthOverride(c, id, lookupPartial, NeedView)
+	ref, err := s.lookupUserKey(c, id, lookupPartial, NeedView)
+	if err == EACCES {
+		// keyctl_get_security() (security/keys/keyctl.c): unlike DESCRIBE,
+		// a failed authorisation-key lookup is the result, so a key without
+		// View gives ENOKEY rather than EACCES (conformance perm/needs-view).
+		auth, aerr := s.instantiationAuthKey(c, id)
+		if aerr != nil {
+			return -1, aerr
+		}
+		s.put(auth)
+		ref, err = s.lookupUserKey(c, id, lookupPartial, needAuthOverride)
+	}
 	if err != nil {
 		return -1, err
 	}
