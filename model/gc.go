@@ -53,8 +53,12 @@ func (s *State) Collect() {
 			return true
 		})
 		for _, l := range doomed {
+			// R7.4: keyring_gc() (security/keys/keyring.c) edits the index
+			// without key_payload_reserve(), so the 4 bytes of a link the
+			// collector removes stay charged to the keyring's owner until
+			// the keyring is cleared, revoked or destroyed (conformance
+			// invalidate/keyring).
 			ring.ring.links.Delete(l)
-			_ = s.payloadReserve(ring, ring.datalen-linkBytes)
 		}
 		for _, l := range doomed {
 			s.put(l.key)
