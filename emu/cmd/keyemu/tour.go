@@ -14,13 +14,18 @@ import (
 // of the rule book that decided it.
 type narrator struct {
 	w       io.Writer
+	color   bool
 	sys     *emu.System
 	section int
 }
 
 func (n *narrator) title(format string, args ...any) {
 	n.section++
-	fmt.Fprintf(n.w, "\n== %d. %s\n", n.section, fmt.Sprintf(format, args...))
+	title := fmt.Sprintf("== %d. %s", n.section, fmt.Sprintf(format, args...))
+	if n.color {
+		title = "\x1b[1m" + title + "\x1b[0m"
+	}
+	fmt.Fprintf(n.w, "\n%s\n", title)
 }
 
 func (n *narrator) say(text string) {
@@ -113,9 +118,9 @@ func requestKey(t *emu.Thread, desc string) func() (int, error) {
 
 // tour walks through user-session-keyring(7), user-keyring(7),
 // session-keyring(7) and keyrings(7) as Linux 6.x implements them.
-func tour(w io.Writer) int {
+func tour(w io.Writer, color bool) int {
 	sys := emu.New(emu.Config{})
-	n := &narrator{w: w, sys: sys}
+	n := &narrator{w: w, sys: sys, color: color}
 	fmt.Fprintln(w, `keyemu tour: the user, user-session and session keyrings, as Linux 6.x does them.
 Every call below runs on an emulated kernel; "R" numbers are rules of the
 keyemu rule book (SEMANTICS.md), each measured on a real kernel.`)
@@ -178,7 +183,7 @@ session keyring (R2.4b). This is the normal state of services and CI jobs.`)
 	n.call("process 3", `request_key("user", "in-user-keyring", NULL, 0)`, requestKey(later, "in-user-keyring"), "")
 
 	legacy := emu.New(emu.Config{Profile: emu.ProfileLegacy})
-	ln := &narrator{w: w, sys: legacy, section: n.section}
+	ln := &narrator{w: w, sys: legacy, section: n.section, color: color}
 	ln.title("Before Linux 5.3 they died with the last process (legacy profile)")
 	lp := legacy.NewProcess(emu.Creds{UID: 1000, GID: 1000})
 	lu := ln.call("legacy, uid 1000", "keyctl(KEYCTL_GET_KEYRING_ID, @u, 0)", func() (int, error) { return lp.Main().KeyctlGetKeyringID(emu.KEY_SPEC_USER_KEYRING, false) }, "")
