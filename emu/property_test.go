@@ -65,11 +65,15 @@ func (w *world) dump() string {
 }
 
 func (w *world) check(t *rapid.T) {
-	var err error
-	w.sys.Model(func(m *model.State) { err = m.CheckInvariants() })
-	if err != nil {
+	if err := w.invariantErr(); err != nil {
 		t.Fatalf("invariant: %v", err)
 	}
+}
+
+func (w *world) invariantErr() error {
+	var err error
+	w.sys.Model(func(m *model.State) { err = m.CheckInvariants() })
+	return err
 }
 
 // liveThreads returns every live thread, starting a new process of a

@@ -385,10 +385,18 @@ func (s *State) invalidate(k *Key) {
 func (s *State) Capabilities(buf UBuf) (int, error) {
 	caps := []byte{0xeb, 0x03}
 	if buf.Len > 0 {
-		out := make([]byte, buf.Len)
-		copy(out, caps)
-		if err := buf.copyOut(out); err != nil {
-			return -1, err
+		size := min(buf.Len, len(caps))
+		if !buf.accessible(size) {
+			return -1, EFAULT
+		}
+		copy(buf.B, caps[:size])
+		if size < buf.Len {
+			// clear_user() of the rest: it faults where the buffer ends.
+			if !buf.accessible(buf.Len) {
+				clear(buf.B[size:])
+				return -1, EFAULT
+			}
+			clear(buf.B[size:buf.Len])
 		}
 	}
 	return len(caps), nil

@@ -1,0 +1,162 @@
+package emu
+
+import (
+	"encoding/binary"
+	"testing"
+)
+
+// fuzzReader turns fuzzer bytes into choices; past the end it yields zeros.
+type fuzzReader struct{ b []byte }
+
+func (r *fuzzReader) byte() byte {
+	if len(r.b) == 0 {
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *fuzzReader) int32() int32 {
+	var v [4]byte
+	for i := range v {
+		v[i] = r.byte()
+	}
+	return int32(binary.LittleEndian.Uint32(v[:]))
+}
+
+func (r *fuzzReader) pick(n int) int { return int(r.byte()) % n }
+
+var (
+	fuzzTypes = []string{"user", "logon", "keyring", "big_key", "", ".request_key_auth", "asymmetric", "keyring\x00x", "u\xff"}
+	fuzzDescs = []string{"a", "b:c", "_uid.1000", "_uid_ses.1000", "_ses", "", ".dot", "a\x00b", "\xff\xfe", string(make([]byte, 4095)), string(make([]byte, 4096))}
+)
+
+// arg draws one argument: an ID from the world, a special ID, a junk
+// number, or a pointer of any kind.
+func (r *fuzzReader) arg(w *world) Arg {
+	switch r.pick(10) {
+	case 0:
+		return Null()
+	case 1:
+		return Fault()
+	case 2:
+		return String(fuzzTypes[r.pick(len(fuzzTypes))])
+	case 3:
+		return String(fuzzDescs[r.pick(len(fuzzDescs))])
+	case 4:
+		n := int(r.byte()) * 16
+		return Buffer(make([]byte, n))
+	case 5:
+		if len(w.serials) > 0 {
+			return Int(w.serials[r.pick(len(w.serials))])
+		}
+	case 6:
+		return Int(-int(r.pick(10)))
+	case 7:
+		return IOV([]byte("ab"), []byte("c"))
+	}
+	return Int(int(r.int32()))
+}
+
+// FuzzSyscall drives the raw system-call surface of a world of several
+// users, sessions and nested keyrings with arbitrary operations and
+// arguments, and checks after every call that the model's invariants hold
+// and that a failed call changed nothing observable.
+func FuzzSyscall(f *testing.F) {
+	f.Add([]byte{0, 3, 2, 0, 5, 1, 0})
+	f.Add([]byte{2, 8, 5, 1, 5, 2, 0, 0, 2, 9, 5, 1, 5, 0})
+	f.Add([]byte("\x01\x00\x02\x03\x02\x05\x00\x00\x00\x00"))
+	f.Add([]byte{2, 10, 5, 0, 2, 3, 0, 0, 2, 11, 5, 0, 4, 200})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w := fuzzWorld(t)
+		r := &fuzzReader{b: data}
+		for steps := 0; len(r.b) > 0 && steps < 64; steps++ {
+			ths := w.liveThreadsOrNil()
+			if len(ths) == 0 {
+				return
+			}
+			th := ths[r.pick(len(ths))]
+			var nr int
+			var args []Arg
+			switch r.pick(3) {
+			case 0:
+				nr = SYS_ADD_KEY
+			case 1:
+				nr = SYS_REQUEST_KEY
+			default:
+				nr = SYS_KEYCTL
+				args = append(args, Int(int(r.byte())%36-1))
+			}
+			for len(args) < 5 {
+				args = append(args, r.arg(w))
+			}
+			sideEffects := nr == SYS_REQUEST_KEY || (nr == SYS_KEYCTL && args[0].IntValue() == KEYCTL_GET_PERSISTENT)
+			before := w.dump()
+			res, err := th.Syscall(nr, args...)
+			if err == nil {
+				w.remember(res)
+			}
+			w.checkT(t)
+			if err != nil && !sideEffects {
+				if after := w.dump(); after != before {
+					t.Fatalf("failed call %d %v (%v) changed the state:\nbefore:\n%s\nafter:\n%s", nr, args, err, before, after)
+				}
+			}
+		}
+	})
+}
+
+// fuzzWorld builds the pre-made world: three users, a shared named session,
+// nested keyrings and a few keys, every anchor created.
+func fuzzWorld(t *testing.T) *world {
+	w := &world{sys: New(Config{MaxKeys: 30, MaxBytes: 1000})}
+	alice := w.sys.NewProcess(Creds{UID: 1000, GID: 1000})
+	bob := w.sys.NewProcess(Creds{UID: 1001, GID: 1001, Groups: []uint32{1000}})
+	root := w.sys.NewProcess(Creds{UID: 0, GID: 0})
+	w.procs = []*Process{alice, bob, root}
+	a := alice.Main()
+	must := func(r int, err error) int {
+		if err != nil {
+			t.Fatalf("building the world: %v", err)
+		}
+		w.remember(r)
+		return r
+	}
+	must(a.KeyctlJoinSessionKeyring("shared"))
+	outer := must(a.AddKey("keyring", "outer", nil, KEY_SPEC_SESSION_KEYRING))
+	inner := must(a.AddKey("keyring", "inner", nil, outer))
+	must(a.AddKey("user", "secret", []byte("s"), inner))
+	must(a.AddKey("logon", "svc:pw", []byte("p"), KEY_SPEC_USER_KEYRING))
+	must(0, a.KeyctlSetperm(outer, 0x3f0b0b00))
+	must(root.Main().AddKey("user", "rootkey", []byte("r"), KEY_SPEC_SESSION_KEYRING))
+	w.procs = append(w.procs, a.Fork())
+	w.warmAll()
+	w.checkT(t)
+	return w
+}
+
+func (w *world) liveThreadsOrNil() []*Thread {
+	var out []*Thread
+	for _, p := range w.procs {
+		out = append(out, p.Threads()...)
+	}
+	return out
+}
+
+func (w *world) warmAll() {
+	for _, th := range w.liveThreadsOrNil() {
+		for _, id := range []int{KEY_SPEC_THREAD_KEYRING, KEY_SPEC_PROCESS_KEYRING, KEY_SPEC_SESSION_KEYRING, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING} {
+			if r, err := th.KeyctlGetKeyringID(id, true); err == nil {
+				w.remember(r)
+			}
+		}
+	}
+}
+
+func (w *world) checkT(t *testing.T) {
+	t.Helper()
+	if err := w.invariantErr(); err != nil {
+		t.Fatalf("invariant: %v", err)
+	}
+}
