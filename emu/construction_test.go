@@ -1,6 +1,8 @@
 package emu_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/keyemu/keyemu/emu"
@@ -10,23 +12,35 @@ import (
 )
 
 // The stock keyutils request-key.conf lines for debug:* keys (Ex-23),
-// served by KeyctlProgram, and a pipe line served by a Go program.
+// served by KeyctlProgram, and pipe lines served by Go programs. The
+// wide best:* line comes first, but the best match (fewest characters
+// skipped by '*', column by column) wins; a failing pipe program gives
+// way to the negate line.
 const debugConf = `
 #OP	TYPE	DESCRIPTION	CALLOUT	PROGRAM ARG1 ARG2 ...
 create	user	debug:*	negate	/bin/keyctl negate %k 30 %S
 create	user	debug:*	rejected	/bin/keyctl reject %k 30 %c %S
 create	user	debug:*	expired	/bin/keyctl reject %k 30 %c %S
 create	user	debug:*	revoked	/bin/keyctl reject %k 30 %c %S
-create	user	debug:*	*	/bin/keyctl instantiate %k Debug_%c %S
-create	user	pipe:*	*	|/bin/echo %d/%c
+create	user	debug:*	*	/bin/keyctl instantiate %k %c %S
+create	user	pipe:*	*	|/bin/echo %d %c Debug_%c %%c
+create	user	best:*	*	/bin/keyctl instantiate %k wide %S
+create	user	best:x*	*	/bin/keyctl instantiate %k narrower %S
+create	user	best:xy	*	/bin/keyctl instantiate %k exact %S
+create	user	fail:*	*	|/bin/false
+negate	*	*	*	/bin/keyctl reject %k 30 expired %S
 `
 
 func echoProgram(_ *emu.KeyRequest, args []string) ([]byte, error) {
-	return []byte(args[0]), nil
+	return []byte(strings.Join(args, "/")), nil
+}
+
+func falseProgram(*emu.KeyRequest, []string) ([]byte, error) {
+	return nil, errors.New("exit status 1")
 }
 
 func TestRequestKeyConf(t *testing.T) {
-	conf, err := emu.ParseRequestKeyConf(debugConf, map[string]emu.Program{"/bin/echo": echoProgram})
+	conf, err := emu.ParseRequestKeyConf(debugConf, map[string]emu.Program{"/bin/echo": echoProgram, "/bin/false": falseProgram})
 	require.NoError(t, err)
 	sys := emu.New(emu.Config{RequestKey: conf.Handler()})
 	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
@@ -43,12 +57,16 @@ func TestRequestKeyConf(t *testing.T) {
 		want          error
 		payload       string
 	}{
-		{"debug:ok1", "hello", nil, "Debug_hello"},
+		{"debug:ok1", "hello", nil, "hello"},
 		{"debug:n1", "negate", emu.ENOKEY, ""},
 		{"debug:rj1", "rejected", emu.EKEYREJECTED, ""},
 		{"debug:ex1", "expired", emu.EKEYEXPIRED, ""},
 		{"debug:rv1", "revoked", emu.EKEYREVOKED, ""},
-		{"pipe:p1", "data", nil, "pipe:p1/data"},
+		{"pipe:p1", "data", nil, "pipe:p1/data/Debug_%c/%c"},
+		{"best:xy", "x", nil, "exact"},
+		{"best:xz", "x", nil, "narrower"},
+		{"best:y", "x", nil, "wide"},
+		{"fail:1", "x", emu.EKEYEXPIRED, ""},
 		{"unmatched", "x", emu.ENOKEY, ""},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -67,8 +85,8 @@ func TestParseRequestKeyConfErrors(t *testing.T) {
 	for _, tc := range []struct{ name, text, want string }{
 		{"too few fields", "create user debug:*\n", "request-key.conf:1: want OP TYPE DESCRIPTION CALLOUT PROGRAM"},
 		{"unknown program", "# comment\ncreate user * * /sbin/nothing %k\n", `request-key.conf:2: no program registered as "/sbin/nothing"`},
-		{"bad substitution", "create user * * /bin/keyctl negate %x 30 %S\n", "request-key.conf:1: unknown substitution"},
-		{"bad pattern", "create user [ * /bin/keyctl negate %k 30 %S\n", `request-key.conf:1: bad pattern "["`},
+		{"bad substitution", "create user * * /bin/keyctl negate %x 30 %S\n", `request-key.conf:1: unsupported macro "%x"`},
+		{"keysub", "create user * * /bin/keyctl instantiate %k %{user:a} %S\n", `request-key.conf:1: keysub macro "%{user:a}" is not supported`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := emu.ParseRequestKeyConf(tc.text, nil)

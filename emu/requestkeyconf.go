@@ -3,7 +3,6 @@ package emu
 import (
 	"bufio"
 	"fmt"
-	"path"
 	"strconv"
 	"strings"
 
@@ -17,10 +16,13 @@ import (
 // returned output instantiates the key.
 type Program func(req *KeyRequest, args []string) (output []byte, err error)
 
-// RequestKeyConf is a request-key handler configured like request-key(8):
-// lines of request-key.conf(5) select a program by operation, key type,
-// description and callout (each may be '*' or a pattern with '*'), and
-// run it with %k %t %d %c %u %g %T %P %S substituted.
+// RequestKeyConf is a request-key handler configured like request-key(8)
+// of keyutils 1.6: lines of request-key.conf(5) select a program by
+// operation, key type, description and callout, each a pattern with at
+// most one '*'; of the matching lines the one whose wildcards skip the
+// fewest characters wins, column by column from the left, the first line
+// on a tie. The program runs with whole arguments %o %k %t %d %c %u %g
+// %T %P %S replaced ("%%x" is "%x").
 type RequestKeyConf struct {
 	lines    []confLine
 	programs map[string]Program
@@ -54,11 +56,6 @@ func ParseRequestKeyConf(text string, programs map[string]Program) (*RequestKeyC
 			return nil, fmt.Errorf("request-key.conf:%d: want OP TYPE DESCRIPTION CALLOUT PROGRAM [ARG...], got %d fields", n, len(f))
 		}
 		l := confLine{lineno: n, op: f[0], typ: f[1], desc: f[2], callout: f[3], program: f[4], args: f[5:]}
-		for _, pat := range []string{l.op, l.typ, l.desc, l.callout} {
-			if _, err := path.Match(pat, ""); err != nil {
-				return nil, fmt.Errorf("request-key.conf:%d: bad pattern %q", n, pat)
-			}
-		}
 		if strings.HasPrefix(l.program, "|") {
 			l.pipe = true
 			l.program = l.program[1:]
@@ -76,85 +73,143 @@ func ParseRequestKeyConf(text string, programs map[string]Program) (*RequestKeyC
 	return c, nil
 }
 
+// checkSubstitutions accepts what request-key(8) accepts: a macro is a
+// whole argument. Keysub macros (%{type:desc}) are not supported.
 func checkSubstitutions(arg string) error {
-	for i := 0; i < len(arg); i++ {
-		if arg[i] != '%' {
-			continue
-		}
-		if i+1 == len(arg) || !strings.ContainsRune("ktdcugTPS%", rune(arg[i+1])) {
-			return fmt.Errorf("unknown substitution in %q", arg)
-		}
-		i++
+	switch {
+	case !strings.HasPrefix(arg, "%"), strings.HasPrefix(arg, "%%"):
+		return nil
+	case len(arg) == 2 && strings.ContainsRune("oktdcugTPS", rune(arg[1])):
+		return nil
+	case strings.HasPrefix(arg, "%{"):
+		return fmt.Errorf("keysub macro %q is not supported", arg)
 	}
-	return nil
+	return fmt.Errorf("unsupported macro %q", arg)
 }
 
-func match(pattern, s string) bool {
-	ok, _ := path.Match(pattern, s)
-	return ok
+// match is keyutils' request-key match(): without '*' the pattern must
+// equal s; with one, s must be at least as long as the rest of the
+// pattern, start with what precedes the '*' and end with what follows it.
+// wild is the number of characters the '*' skipped.
+func match(pattern, s string) (wild int, ok bool) {
+	star := strings.IndexByte(pattern, '*')
+	if star < 0 {
+		return 0, pattern == s
+	}
+	if len(s) < len(pattern)-1 {
+		return 0, false
+	}
+	if star > 0 && star < len(pattern)-1 {
+		// request-key compares the end of s with the pattern's first
+		// len(after) characters, not with what follows the '*'.
+		if !strings.HasPrefix(s, pattern[:star]) || !strings.HasSuffix(s, pattern[:len(pattern)-star-1]) {
+			return 0, false
+		}
+	} else if !strings.HasPrefix(s, pattern[:star]) || !strings.HasSuffix(s, pattern[star+1:]) {
+		return 0, false
+	}
+	return len(s) - (len(pattern) - 1), true
+}
+
+// lookup returns the best line for op and req (request-key's
+// scan_conf_file), or nil.
+func (c *RequestKeyConf) lookup(op string, req *KeyRequest) *confLine {
+	var best *confLine
+	var bestWild [4]int
+	for i := range c.lines {
+		l := &c.lines[i]
+		var w [4]int
+		ok := true
+		for j, m := range [4][2]string{{l.op, op}, {l.typ, req.Type}, {l.desc, req.Description}, {l.callout, req.Callout}} {
+			if w[j], ok = match(m[0], m[1]); !ok {
+				break
+			}
+		}
+		if ok && (best == nil || lessWild(w, bestWild)) {
+			best, bestWild = l, w
+		}
+	}
+	return best
+}
+
+func lessWild(a, b [4]int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
 }
 
 // Handler returns the configuration as a RequestKeyHandler: assume the
-// authority, run the first matching line's program; with no matching line
-// the key is left to the kernel, which negates it (R5.4c step 5).
+// authority and run the best matching line's program. With no matching
+// line the key is left to the kernel, which negates it (R5.4c step 5). A
+// '|' program that fails gives way to the best "negate" line, as
+// request-key(8) does.
 func (c *RequestKeyConf) Handler() RequestKeyHandler {
 	return func(req *KeyRequest) error {
 		if _, err := req.Thread.KeyctlInt(KEYCTL_ASSUME_AUTHORITY, req.Key, 0, 0, 0); err != nil {
 			return err
 		}
-		for _, l := range c.lines {
-			if !match(l.op, req.Op) || !match(l.typ, req.Type) || !match(l.desc, req.Description) || !match(l.callout, req.Callout) {
-				continue
-			}
-			args := make([]string, len(l.args))
-			for i, a := range l.args {
-				args[i] = substitute(a, req)
-			}
-			out, err := c.programs[l.program](req, args)
-			if err != nil {
-				return fmt.Errorf("request-key.conf:%d: %s: %w", l.lineno, l.program, err)
-			}
-			if l.pipe {
-				_, err = req.Thread.KeyctlBuffer(KEYCTL_INSTANTIATE, req.Key, out, 0)
-			}
-			return err
+		l := c.lookup(req.Op, req)
+		if l == nil {
+			return fmt.Errorf("no request-key.conf line for %s %s %q %q", req.Op, req.Type, req.Description, req.Callout)
 		}
-		return fmt.Errorf("no request-key.conf line for %s %s %q %q", req.Op, req.Type, req.Description, req.Callout)
+		err := c.run(l, req)
+		if err != nil && l.pipe {
+			if n := c.lookup("negate", req); n != nil {
+				return c.run(n, req)
+			}
+		}
+		return err
 	}
 }
 
-func substitute(arg string, req *KeyRequest) string {
-	var b strings.Builder
-	for i := 0; i < len(arg); i++ {
-		if arg[i] != '%' || i+1 == len(arg) {
-			b.WriteByte(arg[i])
-			continue
-		}
-		i++
-		switch arg[i] {
-		case 'k':
-			b.WriteString(strconv.Itoa(req.Key))
-		case 't':
-			b.WriteString(req.Type)
-		case 'd':
-			b.WriteString(req.Description)
-		case 'c':
-			b.WriteString(req.Callout)
-		case 'u':
-			b.WriteString(strconv.FormatUint(uint64(req.UID), 10))
-		case 'g':
-			b.WriteString(strconv.FormatUint(uint64(req.GID), 10))
-		case 'T':
-			b.WriteString(strconv.Itoa(req.ThreadKeyring))
-		case 'P':
-			b.WriteString(strconv.Itoa(req.ProcessKeyring))
-		case 'S':
-			b.WriteString(strconv.Itoa(req.SessionKeyring))
-		default:
-			b.WriteByte(arg[i])
-		}
+func (c *RequestKeyConf) run(l *confLine, req *KeyRequest) error {
+	args := make([]string, len(l.args))
+	for i, a := range l.args {
+		args[i] = substitute(a, req)
 	}
-	return b.String()
+	out, err := c.programs[l.program](req, args)
+	if err != nil {
+		return fmt.Errorf("request-key.conf:%d: %s: %w", l.lineno, l.program, err)
+	}
+	if l.pipe {
+		_, err = req.Thread.KeyctlBuffer(KEYCTL_INSTANTIATE, req.Key, out, 0)
+	}
+	return err
+}
+
+func substitute(arg string, req *KeyRequest) string {
+	if strings.HasPrefix(arg, "%%") {
+		return arg[1:]
+	}
+	if len(arg) != 2 || arg[0] != '%' {
+		return arg
+	}
+	switch arg[1] {
+	case 'o':
+		return req.Op
+	case 'k':
+		return strconv.Itoa(req.Key)
+	case 't':
+		return req.Type
+	case 'd':
+		return req.Description
+	case 'c':
+		return req.Callout
+	case 'u':
+		return strconv.FormatUint(uint64(req.UID), 10)
+	case 'g':
+		return strconv.FormatUint(uint64(req.GID), 10)
+	case 'T':
+		return strconv.Itoa(req.ThreadKeyring)
+	case 'P':
+		return strconv.Itoa(req.ProcessKeyring)
+	case 'S':
+		return strconv.Itoa(req.SessionKeyring)
+	}
+	return arg
 }
 
 // KeyctlProgram is the part of keyctl(1) that request-key.conf lines use
