@@ -71,10 +71,21 @@ func Main(m *testing.M) {
 // (parent has more than one thread).
 func Kernel(tb testing.TB) Backend {
 	tb.Helper()
+	b, why := tryKernel(tb)
+	if b == nil {
+		tb.Skip(why)
+	}
+	return b
+}
+
+// tryKernel is Kernel without the skip: it returns nil and the reason when
+// the kernel backend is unavailable.
+func tryKernel(tb testing.TB) (Backend, string) {
+	tb.Helper()
 	mode := os.Getenv("KEYEMU_KERNEL")
 	switch mode {
 	case "off":
-		tb.Skip("KEYEMU_KERNEL=off: kernel backend disabled")
+		return nil, "KEYEMU_KERNEL=off: kernel backend disabled"
 	case "", "require":
 	default:
 		tb.Fatalf("KEYEMU_KERNEL=%q: want off, require or unset", mode)
@@ -87,9 +98,9 @@ func Kernel(tb testing.TB) Backend {
 		if mode == "require" {
 			tb.Fatalf("kernel backend required by KEYEMU_KERNEL=require but unavailable: %v", err)
 		}
-		tb.Skipf("kernel backend unavailable: %v", err)
+		return nil, fmt.Sprintf("kernel backend unavailable: %v", err)
 	}
-	return b
+	return b, ""
 }
 
 type kernelBackend struct {

@@ -15,9 +15,16 @@ func Main(m *testing.M) { os.Exit(m.Run()) }
 // makes that a failure).
 func Kernel(tb testing.TB) Backend {
 	tb.Helper()
+	_, why := tryKernel(tb)
+	tb.Skip(why)
+	return nil
+}
+
+// tryKernel is Kernel without the skip: there is no kernel backend here.
+func tryKernel(tb testing.TB) (Backend, string) {
+	tb.Helper()
 	if os.Getenv("KEYEMU_KERNEL") == "require" {
 		tb.Fatal("kernel backend required by KEYEMU_KERNEL=require but this system is not Linux")
 	}
-	tb.Skip("kernel backend unavailable: not Linux")
-	return nil
+	return nil, "kernel backend unavailable: not Linux"
 }
