@@ -154,10 +154,16 @@ func (k *kernel) dropSession(name string) {
 	delete(k.st.Sessions, name)
 }
 
-// nearestSession finds the session of the nearest registered ancestor, or
-// of KEYEMU_SESSION.
+// nearestSession finds the session of this process itself (registered by
+// keyctl session before it executed the program now running: execve keeps
+// the session keyring, R2.4a), else of the nearest registered ancestor,
+// else of KEYEMU_SESSION.
 func (k *kernel) nearestSession() (*emu.Process, string) {
-	for _, p := range ancestors() {
+	chain := ancestors()
+	if me, ok := self(); ok {
+		chain = append([]osProc{me}, chain...)
+	}
+	for _, p := range chain {
 		if h := k.holders[p.name()]; h != nil {
 			return h, p.name()
 		}
