@@ -3,7 +3,10 @@ package main
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -96,8 +99,36 @@ func openKernel() (*kernel, error) {
 	return k, nil
 }
 
+// requestKeyConfig is the emulated /sbin/request-key: the rules of
+// KEYEMU_REQUEST_KEY_CONF, else of request-key.conf next to the state
+// file, if there is one; their programs may be /bin/keyctl (instantiate,
+// negate, reject). Without rules, request_key(2) with a callout fails as
+// on a system without /sbin/request-key.
+func (k *kernel) requestKeyConfig() (emu.Config, error) {
+	path := os.Getenv("KEYEMU_REQUEST_KEY_CONF")
+	if path == "" {
+		path = filepath.Join(filepath.Dir(k.file.path), "request-key.conf")
+	}
+	text, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return emu.Config{}, nil
+	}
+	if err != nil {
+		return emu.Config{}, err
+	}
+	conf, err := emu.ParseRequestKeyConf(string(text), nil)
+	if err != nil {
+		return emu.Config{}, fmt.Errorf("%s: %v", path, err)
+	}
+	return emu.Config{RequestKey: conf.Handler(), RequestKeyTimeout: 5 * time.Second}, nil
+}
+
 func (k *kernel) load() error {
 	st, err := k.file.load()
+	if err != nil {
+		return err
+	}
+	cfg, err := k.requestKeyConfig()
 	if err != nil {
 		return err
 	}
@@ -106,7 +137,8 @@ func (k *kernel) load() error {
 		var seed [8]byte
 		rand.Read(seed[:])
 		k.st = &cliState{Sessions: map[string]sessionReg{}}
-		k.sys = emu.New(emu.Config{Start: now, Seed: binary.LittleEndian.Uint64(seed[:])})
+		cfg.Start, cfg.Seed = now, binary.LittleEndian.Uint64(seed[:])
+		k.sys = emu.New(cfg)
 		k.holders = map[string]*emu.Process{}
 		return nil
 	}
@@ -114,7 +146,7 @@ func (k *kernel) load() error {
 	if k.st.Sessions == nil {
 		k.st.Sessions = map[string]sessionReg{}
 	}
-	k.sys, k.holders, err = emu.Restore(st.Kernel, emu.Config{})
+	k.sys, k.holders, err = emu.Restore(st.Kernel, cfg)
 	if err != nil {
 		return kernelError(k.file.path, err)
 	}

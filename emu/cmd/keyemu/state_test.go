@@ -159,3 +159,18 @@ func TestJSON(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stdout, `"error":{"call":"keyctl_read_alloc","errno":"ENOKEY","number":126,"message":"Required key not available"}`)
 }
+
+// request2 constructs keys through the request-key.conf next to the state
+// file, with /bin/keyctl's instantiate and negate.
+func TestRequest2Construction(t *testing.T) {
+	state := tempState(t)
+	conf := "create user debug:* * /bin/keyctl instantiate %k %c %S\ncreate user neg:* * /bin/keyctl negate %k 30 %S\n"
+	require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(state), "request-key.conf"), []byte(conf), 0o600))
+	script := `id=$(keyctl request2 user debug:x from-callout); keyctl print $id
+keyctl request2 user neg:y z; echo "rc=$?"
+keyctl request2 user neg:y z; echo "rc=$?"`
+	r := ke(t, state, "", "keyemu", "session", "-", "sh", "-c", script)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "from-callout\nrc=1\nrc=1\n", r.stdout)
+	assert.Contains(t, r.stderr, "request_key: Required key not available\nrequest_key: Required key not available\n")
+}
