@@ -30,6 +30,10 @@ type Process struct {
 	consErr error
 	// loginSession is the session keyring Login made, for Logout.
 	loginSession int
+	// image is the credentials the running program was opened with,
+	// pinned by the executable file until the process exits or execs
+	// again (model.State.Exec); nil before the first Exec.
+	image *model.Cred
 }
 
 // Thread is an emulated thread. Keyrings belong to threads in the kernel
@@ -40,6 +44,8 @@ type Thread struct {
 	tid    int
 	cred   *model.Cred
 	exited bool
+	// trace collects explanation steps during Explain.
+	trace func(model.Step)
 }
 
 // NewProcess starts a process with the given IDs and no keyrings at all,
@@ -109,6 +115,10 @@ func (p *Process) exitLocked() {
 		t.exitLocked()
 	}
 	p.exited = true
+	if p.image != nil {
+		p.sys.m.ReleaseCred(p.image)
+		p.image = nil
+	}
 	delete(p.sys.procs, p.pid)
 	if p.cons != nil {
 		p.consErr = p.sys.m.FinishConstruction(p.cons, nil)
@@ -226,7 +236,9 @@ func (t *Thread) Fork() *Process {
 
 // Exec runs execve in t: the other threads of the process end, the
 // thread and process keyrings are dropped and the session keyring is kept
-// (R2.2b, R2.3, R2.4a).
+// (R2.2b, R2.3, R2.4a). The new program's file pins t's credentials from
+// before the call, so the dropped keyrings live on until the process
+// exits or execs again, as in Linux.
 func (t *Thread) Exec() {
 	s := t.proc.sys
 	s.mu.Lock()
@@ -240,7 +252,11 @@ func (t *Thread) Exec() {
 		}
 	}
 	t.proc.threads = []*Thread{t}
-	s.m.Exec(t.cred)
+	old := t.proc.image
+	t.proc.image = s.m.Exec(t.cred)
+	if old != nil {
+		s.m.ReleaseCred(old)
+	}
 }
 
 // Exit ends the thread; the last thread's exit ends the process.

@@ -175,7 +175,10 @@ func (s *System) runHandler(h RequestKeyHandler, req *KeyRequest, helper *Proces
 // waitLocked waits, without the lock, until a key construction may have
 // ended.
 func (s *System) waitLocked() {
+	trace := s.m.Trace()
+	s.m.SetTrace(nil)
 	s.waiters++
 	s.cond.Wait()
 	s.waiters--
+	s.m.SetTrace(trace)
 }

@@ -95,6 +95,10 @@ func (t *Thread) call(nr int, a [5]Arg) (int, error) {
 	if t.exited {
 		return -1, sysErr(model.ESRCH)
 	}
+	if t.trace != nil {
+		s.m.SetTrace(t.trace)
+		defer s.m.SetTrace(nil)
+	}
 	if len(s.faults) > 0 {
 		if err := s.faultLocked(t, nr, int(int32(a[0].IntValue()))); err != nil {
 			return -1, toSysErr(err)

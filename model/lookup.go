@@ -74,6 +74,54 @@ func (s *State) checkLookedUp(c *Cred, ref keyRef, flags lookupFlags, need Need)
 // resolveID is the switch of lookup_user_key(): special IDs (possessed,
 // R3.2a) and serials (possessed if the process keyrings reach them, R4.7).
 func (s *State) resolveID(c *Cred, id int32, flags lookupFlags) (keyRef, error) {
+	if s.trace == nil {
+		return s.resolveIDQuiet(c, id, flags)
+	}
+	before := s.serials.Len()
+	saved := s.trace
+	s.trace = nil
+	ref, err := s.resolveIDQuiet(c, id, flags)
+	s.trace = saved
+	created := s.serials.Len() - before
+	if name, special := specNames[id]; special {
+		switch {
+		case err != nil:
+			s.step("resolve", "R3.2", nil, false, "%s (%d) could not be resolved: %s", name, id, errName(err))
+			s.hintSpecial(id, flags, err)
+		case created > 0:
+			s.step("resolve", "R3.2", ref.key, true, "%s resolved to keyring %s, after creating %d key(s) on the way (R2.2, R2.3, R2.5a, R3.4)", name, keyLabel(ref.key), created)
+		default:
+			s.step("resolve", "R3.2", ref.key, true, "%s resolved to %s", name, keyLabel(ref.key))
+		}
+		return ref, err
+	}
+	if err != nil {
+		s.step("resolve", "R3.2", nil, false, "ID %d: %s", id, errName(err))
+		return ref, err
+	}
+	if ref.possessed {
+		s.step("possession", "R4.7", ref.key, true, "key %s is possessed: a search of your thread, process and session keyrings reaches it", keyLabel(ref.key))
+	} else {
+		s.step("possession", "R4.7", ref.key, false, "key %s is not possessed: no search of your thread, process and session keyrings reaches it", keyLabel(ref.key))
+	}
+	return ref, err
+}
+
+// hintSpecial explains how to make a special ID resolvable.
+func (s *State) hintSpecial(id int32, flags lookupFlags, err error) {
+	switch {
+	case (id == specThread || id == specProcess) && flags&lookupCreate == 0:
+		s.step("hint", "R3.3", nil, false, "%s does not exist yet and this operation does not create it; add_key to it or KEYCTL_GET_KEYRING_ID(%s, 1) would", specNames[id], specNames[id])
+	case id == specAuth || id == specRequestor:
+		s.step("hint", "R5.4d", nil, false, "%s exists only while the thread has assumed a request-key authority (KEYCTL_ASSUME_AUTHORITY)", specNames[id])
+	case id == specGroup:
+		s.step("hint", "R2.10", nil, false, "the group keyring was never implemented; every lookup of @g fails EINVAL")
+	case err == ENOKEY && (id == specUser || id == specUserSession || id == specSession):
+		s.step("hint", "R2.5e", nil, false, "the user keyrings could not be found or made; a revoked or invalidated _uid.N stays in the register until the collector removes it gc_delay later")
+	}
+}
+
+func (s *State) resolveIDQuiet(c *Cred, id int32, flags lookupFlags) (keyRef, error) {
 	switch id {
 	case specThread:
 		if c.thread == nil {

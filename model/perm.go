@@ -7,7 +7,11 @@ func (s *State) permission(c *Cred, k *Key, possessed bool, need Need) error {
 	if need == NeedNone || need > NeedSetattr {
 		return nil
 	}
-	if s.perm(c, k, possessed)&Perm(need) == 0 {
+	granted := s.perm(c, k, possessed)&Perm(need) != 0
+	if s.trace != nil {
+		s.tracePermission(c, k, possessed, need, granted)
+	}
+	if !granted {
 		return EACCES
 	}
 	return nil

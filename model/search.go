@@ -44,6 +44,7 @@ type SearchEvent struct {
 	// Skipped explains why a keyring was not entered ("no search
 	// permission", "revoked", "depth limit").
 	Skipped string
+	found   bool
 }
 
 // searchKeyring is keyring_search_rcu(): search the tree under root (R4.3a).
@@ -60,6 +61,9 @@ func (s *State) searchKeyring(ctx *searchCtx, root *Key, possessed bool) (*Key, 
 		}
 	}
 	ctx.now = s.sec()
+	if ctx.trace == nil && s.trace != nil {
+		ctx.trace = s.traceSearch
+	}
 	if s.searchNested(ctx, root) {
 		return ctx.found, nil
 	}
@@ -166,7 +170,7 @@ func (s *State) iterate(ctx *searchCtx, k *Key, depth int) int {
 	}
 	ctx.found = k
 	if ctx.trace != nil {
-		ctx.trace(SearchEvent{Depth: depth, Candidate: k})
+		ctx.trace(SearchEvent{Depth: depth, Candidate: k, found: true})
 	}
 	return 1
 }

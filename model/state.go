@@ -92,6 +92,8 @@ type State struct {
 	// creds is every live credential, for the invariant checker.
 	creds    map[*Cred]struct{}
 	freelist *btree.FreeListG[link]
+	// trace receives explanation steps while set (SetTrace).
+	trace func(Step)
 	// gcAt is the earliest time at which Collect has timed work to do;
 	// zero when nothing is scheduled.
 	gcAt int64
@@ -217,6 +219,8 @@ func (s *State) keyAlloc(typ *KeyType, desc string, uid UID, gid GID, perm Perm,
 		if flags&allocQuotaOverrun == 0 && !s.mutant(MutateNoQuota) {
 			maxKeys, maxBytes := s.limits(uid)
 			if u.qnkeys+1 > maxKeys || u.qnbytes+quotalen > maxBytes {
+				s.step("quota", "R7.3", nil, false, "uid %d holds %d/%d keys and %d/%d bytes; a new key %q needs 1 key and %d bytes: EDQUOT",
+					uid, u.qnkeys, maxKeys, u.qnbytes, maxBytes, desc, quotalen)
 				s.dropUserRecordIfUnused(u)
 				return nil, EDQUOT
 			}
@@ -264,6 +268,7 @@ func (s *State) payloadReserve(k *Key, datalen int) error {
 	if delta != 0 && k.has(flagInQuota) {
 		_, maxBytes := s.limits(k.user.uid)
 		if delta > 0 && k.user.qnbytes+delta > maxBytes {
+			s.step("quota", "R7.4", k, false, "uid %d holds %d/%d bytes; %d more for key %s: EDQUOT", k.user.uid, k.user.qnbytes, maxBytes, delta, keyLabel(k))
 			return EDQUOT
 		}
 		k.user.qnbytes += delta
