@@ -506,8 +506,11 @@ func (w *kernelWorld) Settle() error {
 		}
 		return strings.Join(mine, "\n")
 	}
+	// The collector's passes are separated by RCU grace periods and queued
+	// work, which take tens of milliseconds when many worlds run at once:
+	// quiet for 250 ms counts as done.
 	prev, stable := read(), 0
-	for deadline := time.Now().Add(3 * time.Second); stable < 3 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(3 * time.Second); stable < 10 && time.Now().Before(deadline); {
 		time.Sleep(25 * time.Millisecond)
 		cur := read()
 		if cur == prev {
