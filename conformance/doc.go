@@ -59,6 +59,23 @@
 //	exit [thread]                             exit_group(2), or exit(2) of the running thread only
 //	setresuid R E S, setresgid R E S          process-wide, as glibc; -1 leaves an ID unchanged
 //	setgroups [G...]                          process-wide
+//	unshare-user [uidmap=I:O:N[/...]] [gidmap=...]
+//	                                          execve(2) of a program that enters a new user
+//	                                          namespace (unshare(CLONE_NEWUSER)) before anything
+//	                                          else; the world's root writes the maps, whose
+//	                                          outside IDs are the world's (none: unmapped)
+//
+// Key construction (requestkey.go): the input lines of request-key-conf
+// are request-key.conf(5) lines that construct the world's keys from then
+// on; without them no line matches and constructed keys are negated.
+// Programs: /bin/keyctl (instantiate, negate, reject) and keyemu-report,
+// which prints what the helper sees (run as |keyemu-report KEY [TYPE
+// DESC], its output instantiates the key). A description pattern is '*'
+// or does not start with '*':
+//
+//	request-key-conf
+//	create user rk:* * /bin/keyctl instantiate %k %c %S
+//	----
 //
 // Time, garbage collection and /proc:
 //

@@ -20,19 +20,27 @@ type emuBackend struct{ cfg emu.Config }
 func (emuBackend) Name() string { return "emulator" }
 
 func (b emuBackend) NewWorld() (World, error) {
-	sys := emu.New(b.cfg)
+	rk := &emuRequestKey{fallback: b.cfg.RequestKey}
+	cfg := b.cfg
+	cfg.RequestKey = rk.handler
+	sys := emu.New(cfg)
 	root := sys.NewProcess(emu.Creds{})
 	ids := []emu.IDMap{{Inside: 0, Outside: 0, Count: 65536}}
 	if err := root.UnshareUser(ids, ids); err != nil {
 		return nil, err
 	}
-	return &emuWorld{sys: sys, root: root}, nil
+	return &emuWorld{sys: sys, root: root, rk: rk}, nil
 }
 
 type emuWorld struct {
 	sys  *emu.System
 	root *emu.Process
+	rk   *emuRequestKey
 }
+
+// ConfigureRequestKey makes conf, with emu.KeyctlProgram and the
+// package's report program, the world's request-key helper.
+func (w *emuWorld) ConfigureRequestKey(conf string) error { return w.rk.configure(conf) }
 
 var errExited = errors.New("emulated thread has exited")
 
@@ -108,5 +116,12 @@ func (t *emuThread) ExitGroup() error {
 func (t *emuThread) Setresuid(r, e, s int) error   { return t.t.Process().Setresuid(r, e, s) }
 func (t *emuThread) Setresgid(r, e, s int) error   { return t.t.Process().Setresgid(r, e, s) }
 func (t *emuThread) Setgroups(gids []uint32) error { return t.t.Process().Setgroups(gids) }
+
+// ExecUnshareUser is execve(2) of a program that enters a new user
+// namespace: Exec, then (*emu.Process).UnshareUser.
+func (t *emuThread) ExecUnshareUser(uidMap, gidMap []emu.IDMap) error {
+	t.t.Exec()
+	return t.t.Process().UnshareUser(uidMap, gidMap)
+}
 
 func (t *emuThread) ProcKeyUsers() (string, error) { return t.w.sys.ProcKeyUsers(t.t), nil }

@@ -42,10 +42,14 @@ type helper struct {
 	threads map[int]chan wireRequest
 }
 
-func isHelper() bool { return os.Getenv(envAddr) != "" }
+func isHelper() bool { return os.Getenv(envAddr) != "" || isRequestKeyProgram() }
 
-// helperMain runs this process as a helper. It never returns.
+// helperMain runs this process as a helper, or as a request-key.conf
+// program. It never returns.
 func helperMain() {
+	if isRequestKeyProgram() {
+		requestKeyProgramMain()
+	}
 	// The reader loop keeps the main thread, so that emulated threads are
 	// never the main thread, which the Go runtime cannot let exit.
 	runtime.LockOSThread()
@@ -189,7 +193,7 @@ func (h *helper) threadLoop(n int) {
 			}
 		case opExec:
 			h.reply(rep)
-			h.exec(req.NewThread)
+			h.exec(req.NewThread, req.Unshare)
 			return
 		case opExit:
 			h.reply(rep)
@@ -204,6 +208,8 @@ func (h *helper) threadLoop(n int) {
 			setErr(&rep, syscall.Setresgid(req.Ints[0], req.Ints[1], req.Ints[2]))
 		case opSetgroups:
 			setErr(&rep, syscall.Setgroups(req.Ints))
+		case opIDMap:
+			setErr(&rep, writeIDMaps(req.Pid, req.UIDMap, req.GIDMap))
 		case opKeyUsers:
 			// Opened on this thread: the file shows what this thread's
 			// credentials may see (R9.5).
@@ -260,8 +266,11 @@ func (h *helper) fork(req wireRequest) (int, error) {
 // kernel ends the other threads, drops the thread and process keyrings and
 // keeps the session keyring (R2.2b, R2.3, R2.4a). The new program says hello
 // again with the same handle.
-func (h *helper) exec(thread int) {
+func (h *helper) exec(thread int, unshare bool) {
 	env := append([]string{envProc + "=" + h.handle, envThread + "=" + strconv.Itoa(thread)}, h.env...)
+	if unshare {
+		env = append(env, envUnshare+"=1")
+	}
 	err := syscall.Exec("/proc/self/exe", []string{"keyemu-helper"}, env)
 	fatalf("execve: %v", err)
 }

@@ -168,6 +168,8 @@ func newKernelBackend(tb testing.TB) (*kernelBackend, error) {
 		return nil, err
 	}
 
+	removeStaleConfs()
+
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: b.addr, Net: "unix"})
 	if err != nil {
 		return nil, err
@@ -323,6 +325,7 @@ type kernelWorld struct {
 	nreq    uint64
 	broken  error
 	closed  bool
+	rk      *kernelRequestKey // request-key-conf lines installed for the world
 }
 
 // kernelProc is one process of a world.
@@ -529,6 +532,7 @@ func (w *kernelWorld) Close() error {
 		return nil
 	}
 	w.closed = true
+	w.removeRequestKeyConfLocked()
 	for _, p := range w.procs {
 		if p.hc != nil {
 			p.hc.kill()
@@ -561,6 +565,7 @@ func (t *kernelThread) do(req wireRequest) (wireReply, error) {
 func (t *kernelThread) Syscall(nr int, args ...emu.Arg) (int, error) {
 	t.w.mu.Lock()
 	defer t.w.mu.Unlock()
+	args, untranslate := t.w.rk.translate(nr, args)
 	rep, err := t.do(wireRequest{Op: opSyscall, NR: nr, Args: toWire(args)})
 	if rep.ID == 0 {
 		return -1, err
@@ -575,7 +580,7 @@ func (t *kernelThread) Syscall(nr int, args ...emu.Arg) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	return rep.Ret, nil
+	return untranslate(rep.Ret), nil
 }
 
 func (t *kernelThread) Clone() (Thread, error) {

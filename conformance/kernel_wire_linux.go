@@ -19,6 +19,9 @@ const (
 	envProc   = "KEYEMU_CONFORMANCE_PROC"   // the process's handle
 	envThread = "KEYEMU_CONFORMANCE_THREAD" // number of its only thread
 	envZygote = "KEYEMU_CONFORMANCE_ZYGOTE" // "1" for a world's first process
+	// envUnshare "1" makes the program enter a new user namespace before
+	// the Go runtime starts (kernel_unshare_linux.c).
+	envUnshare = "KEYEMU_CONFORMANCE_UNSHARE"
 )
 
 // Operations of a request.
@@ -34,6 +37,7 @@ const (
 	opSetresgid = "setresgid"
 	opSetgroups = "setgroups"
 	opKeyUsers  = "key-users"
+	opIDMap     = "id-map" // zygote only: write a process's uid_map and gid_map
 )
 
 type wireHello struct {
@@ -59,6 +63,10 @@ type wireRequest struct {
 	Ints      []int     `json:"ints,omitempty"`       // IDs for setres*id, setgroups, spawn (uid, gid, groups...)
 	Child     string    `json:"child,omitempty"`      // fork, spawn: handle of the new process
 	NewThread int       `json:"new_thread,omitempty"` // clone, fork, spawn, exec: number of the new thread
+	Unshare   bool      `json:"unshare,omitempty"`    // exec: enter a new user namespace
+	Pid       int       `json:"pid,omitempty"`        // id-map: the process
+	UIDMap    string    `json:"uid_map,omitempty"`    // id-map: uid_map text, "" to leave it unwritten
+	GIDMap    string    `json:"gid_map,omitempty"`    // id-map: gid_map text
 }
 
 type wireReply struct {

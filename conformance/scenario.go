@@ -100,8 +100,13 @@ func parseStep(d *directive, bound map[string]bool, threads map[string]*staticTh
 		return nil, fmt.Errorf("unknown command; want one of %s", strings.Join(names, ", "))
 	}
 	s := &step{d: d, name: d.cmd, verb: v, kw: map[string]string{}}
-	if d.input != "" {
+	if d.input != "" && !v.input {
 		return nil, fmt.Errorf("commands take no input lines before ----")
+	}
+	if v.input {
+		if err := checkRequestKeyConf(d.input); err != nil {
+			return nil, err
+		}
 	}
 	allowed := map[string]bool{}
 	for _, k := range v.keys {
@@ -198,6 +203,11 @@ func checkKeywords(s *step, bound map[string]bool) error {
 			return fmt.Errorf("plen: want a number, got %q", v)
 		}
 	}
+	for _, k := range []string{"uidmap", "gidmap"} {
+		if _, err := parseIDMap(s.kw[k]); err != nil {
+			return fmt.Errorf("%s: %v", k, err)
+		}
+	}
 	if v, ok := s.kw["format"]; ok && v != "keyring" && v != "data" {
 		return fmt.Errorf("format: want keyring or data, got %q", v)
 	}
@@ -252,7 +262,7 @@ func trackThreads(s *step, threads map[string]*staticThread, lastSpawn *string) 
 		nt := &staticThread{proc: p, alive: true}
 		p.threads = append(p.threads, nt)
 		threads[name] = nt
-	case "exec":
+	case "exec", "unshare-user":
 		for _, o := range t.proc.threads {
 			o.alive = o == t
 		}

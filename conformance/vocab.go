@@ -39,6 +39,7 @@ type verb struct {
 	keys     []string // keyword arguments besides as= (and bind= when serial)
 	serial   bool     // the result is a key serial: printed as a label, bind= allowed
 	world    bool     // acts on the world, not on a thread: as= not allowed
+	input    bool     // takes input lines between the command and "----"
 	run      func(x *execState, s *step) (string, error)
 }
 
@@ -57,6 +58,10 @@ var verbs = map[string]*verb{
 	"setresuid": {params: []param{req("RUID", pInt), req("EUID", pInt), req("SUID", pInt)}, run: runSetresuid},
 	"setresgid": {params: []param{req("RGID", pInt), req("EGID", pInt), req("SGID", pInt)}, run: runSetresgid},
 	"setgroups": {params: []param{opt("GID", pInt)}, variadic: true, run: runSetgroups},
+
+	// User namespaces (userns.go) and key construction (requestkey.go).
+	"unshare-user":     {keys: []string{"uidmap", "gidmap"}, run: runUnshareUser},
+	"request-key-conf": {world: true, input: true, run: runRequestKeyConf},
 
 	// Time, garbage collection, /proc.
 	"sleep":          {params: []param{req("DURATION", pDuration)}, world: true, run: runSleep},

@@ -158,3 +158,25 @@ func TestTourGolden(t *testing.T) {
 	require.NoError(t, err, "run go test -update to create it")
 	assert.Equal(t, string(want), r.stdout, "keyemu tour output (go test -update rewrites the golden file)")
 }
+
+// --explain prints the emulator's decision trail after the result: here a
+// read refused because the key, though granting read to its possessor, is
+// not possessed, with the hint to link @u into @s (R4.7, R6.2).
+func TestExplainTrail(t *testing.T) {
+	state := tempState(t)
+	run := func(code int, args ...string) string {
+		t.Helper()
+		r := ke(t, state, "", "keyemu", args...)
+		require.Equal(t, code, r.code, "keyemu %v: %s", args, r.stderr)
+		return r.stdout
+	}
+	run(0, "new_session")
+	id := strings.TrimSpace(run(0, "add", "user", "k", "v", "@s"))
+	run(0, "setperm", id, "0x3f000000")
+	run(0, "link", id, "@u")
+	run(0, "unlink", id, "@s")
+	out := run(1, "--explain", "print", id)
+	assert.Contains(t, out, "explain:")
+	assert.Contains(t, out, "is not possessed")
+	assert.Contains(t, out, "link @u into @s")
+}

@@ -138,7 +138,10 @@ type cli struct {
 	prog  string
 	json  bool
 	color bool
-	k     *kernel
+	// explain collects the decision trail of every system call in trail.
+	explain bool
+	trail   []callTrail
+	k       *kernel
 	// res is the --json result of the subcommand.
 	res     any
 	jsonErr *jsonError
@@ -197,7 +200,19 @@ func (c *cli) thread() *emu.Thread {
 
 // keyctl performs keyctl(2) op with C argument semantics.
 func (c *cli) keyctl(op int, args ...emu.Arg) (int, error) {
-	return c.thread().Syscall(emu.SYS_KEYCTL, append([]emu.Arg{emu.Int(op)}, args...)...)
+	return c.sys(emu.SYS_KEYCTL, append([]emu.Arg{emu.Int(op)}, args...)...)
+}
+
+// sys performs one system call on this invocation's thread, recording its
+// decision trail under --explain.
+func (c *cli) sys(nr int, args ...emu.Arg) (int, error) {
+	th := c.thread()
+	if !c.explain {
+		return th.Syscall(nr, args...)
+	}
+	e := th.Explain(nr, args...)
+	c.trail = append(c.trail, newCallTrail(nr, args, e))
+	return e.Result, e.Err
 }
 
 // ok returns a checker for the result of call: it passes r through, or

@@ -37,7 +37,7 @@ func (c *cli) addKey(typ, desc string, data []byte, dest int32) int {
 	if data == nil {
 		data = []byte{}
 	}
-	return c.ok("add_key")(c.thread().Syscall(emu.SYS_ADD_KEY, emu.String(typ), emu.String(desc),
+	return c.ok("add_key")(c.sys(emu.SYS_ADD_KEY, emu.String(typ), emu.String(desc),
 		emu.Buffer(data), emu.Int(len(data)), emu.Int(int(dest))))
 }
 
@@ -72,12 +72,12 @@ func (c *cli) newring(argv []string) {
 		c.format()
 	}
 	dest := c.keyID(argv[2])
-	c.printID(c.ok("add_key")(c.thread().Syscall(emu.SYS_ADD_KEY, emu.String("keyring"), emu.String(argv[1]),
+	c.printID(c.ok("add_key")(c.sys(emu.SYS_ADD_KEY, emu.String("keyring"), emu.String(argv[1]),
 		emu.Null(), emu.Int(0), emu.Int(int(dest)))))
 }
 
 func (c *cli) requestKey(typ, desc string, callout emu.Arg, dest int32) {
-	c.printID(c.ok("request_key")(c.thread().Syscall(emu.SYS_REQUEST_KEY, emu.String(typ), emu.String(desc), callout, emu.Int(int(dest)))))
+	c.printID(c.ok("request_key")(c.sys(emu.SYS_REQUEST_KEY, emu.String(typ), emu.String(desc), callout, emu.Int(int(dest)))))
 }
 
 func (c *cli) request(argv []string) {

@@ -172,7 +172,7 @@ func (c *cli) unlinkCount(key, parent int32) int {
 // description matches exactly.
 func (c *cli) findKey(typ, desc string) (int32, bool) {
 	th := c.thread()
-	if id, err := th.Syscall(emu.SYS_REQUEST_KEY, emu.String(typ), emu.String(desc), emu.Null(), emu.Int(0)); err == nil {
+	if id, err := c.sys(emu.SYS_REQUEST_KEY, emu.String(typ), emu.String(desc), emu.Null(), emu.Int(0)); err == nil {
 		return int32(id), true
 	}
 	for _, line := range strings.Split(c.k.sys.ProcKeys(th), "\n") {

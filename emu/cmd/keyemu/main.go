@@ -33,7 +33,7 @@ func main() {
 	os.Exit(run(prog, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-const usage = `usage: keyemu [--json] <command> [args]
+const usage = `usage: keyemu [--json] [--explain] <command> [args]
 
 keyemu commands:
   tour                      walk through the user, user-session and session
@@ -48,6 +48,9 @@ keyemu commands:
 
 and every keyctl(1) command, with keyctl's syntax and output.
 --json prints one JSON object per command, for tools.
+--explain prints, after the result, the emulator's decision trail for every
+system call the command made: special IDs resolved and created, possession,
+permission checks, the keyrings searched, quota, and for a failure a hint.
 
 Environment: KEYEMU_STATE (state file), KEYEMU_UID, KEYEMU_GID (the
 emulated process's IDs), KEYEMU_SESSION (a session name, where no parent
@@ -73,8 +76,12 @@ func run(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) 
 	if asKeyctl {
 		c.prog = "keyctl"
 	} else {
-		for len(args) > 0 && args[0] == "--json" {
-			c.json = true
+		for len(args) > 0 && (args[0] == "--json" || args[0] == "--explain") {
+			if args[0] == "--json" {
+				c.json = true
+			} else {
+				c.explain = true
+			}
 			args = args[1:]
 		}
 		c.color = isTerminal(stdout) && os.Getenv("NO_COLOR") == "" && !c.json
@@ -143,12 +150,16 @@ func (c *cli) finish(code int) int {
 			code = 1
 		}
 	}
+	if c.explain && !c.json {
+		c.printTrail()
+	}
 	if c.json {
 		out := struct {
-			Exit   int        `json:"exit"`
-			Result any        `json:"result,omitempty"`
-			Error  *jsonError `json:"error,omitempty"`
-		}{code, c.res, c.jsonErr}
+			Exit    int         `json:"exit"`
+			Result  any         `json:"result,omitempty"`
+			Error   *jsonError  `json:"error,omitempty"`
+			Explain []callTrail `json:"explain,omitempty"`
+		}{code, c.res, c.jsonErr, c.trail}
 		b, _ := json.Marshal(out)
 		fmt.Fprintf(c.stdout, "%s\n", b)
 	}
