@@ -130,12 +130,21 @@ func (s *State) Fork(c *Cred) *Cred {
 // the session keyring, assumed authority and request-key default are kept
 // (R2.2b, R2.3, R2.4a, R5.4d), and the saved and filesystem IDs become the
 // effective ones.
-func (s *State) Exec(c *Cred) {
+//
+// It returns the credentials the new program's file was opened with, c as
+// it was before the call, which the process holds until it exits or execs
+// again: the kernel keeps the executable open as the process's exe_file,
+// and an open file pins its opener's credentials (f_cred; fs/exec.c). So
+// the keyrings execve drops from c stay alive and answer by serial until
+// then (R2.2b, R2.3). The caller releases them with ReleaseCred.
+func (s *State) Exec(c *Cred) (image *Cred) {
+	image = s.copyCred(c)
 	s.put(c.thread)
 	s.put(c.process)
 	c.thread, c.process = nil, nil
 	c.SUID, c.FSUID = c.EUID, c.EUID
 	c.SGID, c.FSGID = c.EGID, c.EGID
+	return image
 }
 
 func (s *State) copyCred(c *Cred) *Cred {
