@@ -1,6 +1,7 @@
 package emu
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
 )
@@ -68,43 +69,73 @@ func FuzzSyscall(f *testing.F) {
 	f.Add([]byte{2, 8, 5, 1, 5, 2, 0, 0, 2, 9, 5, 1, 5, 0})
 	f.Add([]byte("\x01\x00\x02\x03\x02\x05\x00\x00\x00\x00"))
 	f.Add([]byte{2, 10, 5, 0, 2, 3, 0, 0, 2, 11, 5, 0, 4, 200})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		w := fuzzWorld(t)
-		r := &fuzzReader{b: data}
-		for steps := 0; len(r.b) > 0 && steps < 64; steps++ {
-			ths := w.liveThreadsOrNil()
-			if len(ths) == 0 {
-				return
-			}
-			th := ths[r.pick(len(ths))]
-			var nr int
-			var args []Arg
-			switch r.pick(3) {
-			case 0:
-				nr = SYS_ADD_KEY
-			case 1:
-				nr = SYS_REQUEST_KEY
-			default:
-				nr = SYS_KEYCTL
-				args = append(args, Int(int(r.byte())%36-1))
-			}
-			for len(args) < 5 {
-				args = append(args, r.arg(w))
-			}
-			sideEffects := nr == SYS_REQUEST_KEY || (nr == SYS_KEYCTL && args[0].IntValue() == KEYCTL_GET_PERSISTENT)
-			before := w.dump()
-			res, err := th.Syscall(nr, args...)
-			if err == nil {
-				w.remember(res)
-			}
-			w.checkT(t)
-			if err != nil && !sideEffects {
-				if after := w.dump(); after != before {
-					t.Fatalf("failed call %d %v (%v) changed the state:\nbefore:\n%s\nafter:\n%s", nr, args, err, before, after)
-				}
-			}
+	f.Fuzz(fuzzSyscall)
+}
+
+// fuzzSyscall is one execution of FuzzSyscall. It compares compact
+// fingerprints of the world before and after each failed call; when one
+// differs it replays the input comparing full dumps, to report the change.
+func fuzzSyscall(t *testing.T, data []byte) {
+	if step := runFuzzSyscall(t, data, false); step >= 0 {
+		runFuzzSyscall(t, data, true)
+		t.Fatalf("step %d: a failed call changed the world's fingerprint but not its dump", step)
+	}
+}
+
+// fuzzMaxSteps bounds the calls one input makes.
+const fuzzMaxSteps = 48
+
+// runFuzzSyscall drives one input and returns the step whose failed call
+// changed the world, or -1. With detail it compares full dumps and fails
+// the test itself.
+func runFuzzSyscall(t *testing.T, data []byte, detail bool) int {
+	w := fuzzWorld(t)
+	r := &fuzzReader{b: data}
+	var before, after []byte
+	var beforeDump string
+	for step := 0; len(r.b) > 0 && step < fuzzMaxSteps; step++ {
+		ths := w.liveThreadsOrNil()
+		if len(ths) == 0 {
+			return -1
 		}
-	})
+		th := ths[r.pick(len(ths))]
+		var nr int
+		var args []Arg
+		switch r.pick(3) {
+		case 0:
+			nr = SYS_ADD_KEY
+		case 1:
+			nr = SYS_REQUEST_KEY
+		default:
+			nr = SYS_KEYCTL
+			args = append(args, Int(int(r.byte())%36-1))
+		}
+		for len(args) < 5 {
+			args = append(args, r.arg(w))
+		}
+		sideEffects := nr == SYS_REQUEST_KEY || (nr == SYS_KEYCTL && args[0].IntValue() == KEYCTL_GET_PERSISTENT)
+		if detail {
+			beforeDump = w.dump()
+		} else {
+			before = w.fingerprint(before[:0])
+		}
+		res, err := th.Syscall(nr, args...)
+		if err == nil {
+			w.remember(res)
+		}
+		w.checkT(t)
+		if err == nil || sideEffects {
+			continue
+		}
+		if detail {
+			if afterDump := w.dump(); afterDump != beforeDump {
+				t.Fatalf("step %d: failed call %d %v (%v) changed the state:\nbefore:\n%s\nafter:\n%s", step, nr, args, err, beforeDump, afterDump)
+			}
+		} else if after = w.fingerprint(after[:0]); !bytes.Equal(before, after) {
+			return step
+		}
+	}
+	return -1
 }
 
 // fuzzWorld builds the pre-made world: three users, a shared named session,
@@ -132,7 +163,6 @@ func fuzzWorld(t *testing.T) *world {
 	must(root.Main().AddKey("user", "rootkey", []byte("r"), KEY_SPEC_SESSION_KEYRING))
 	w.procs = append(w.procs, a.Fork())
 	w.warmAll()
-	w.checkT(t)
 	return w
 }
 

@@ -1,6 +1,7 @@
 package emu
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -62,6 +63,33 @@ func (w *world) dump() string {
 		}
 	}
 	return b.String()
+}
+
+// fingerprint appends to b a compact encoding of what dump shows; two
+// worlds have equal fingerprints exactly when their dumps are equal.
+func (w *world) fingerprint(b []byte) []byte {
+	w.sys.Model(func(m *model.State) { b = m.AppendFingerprint(b) })
+	w.sys.mu.Lock()
+	defer w.sys.mu.Unlock()
+	ser := func(k *model.Key) uint64 {
+		if k == nil {
+			return 0
+		}
+		return uint64(k.Serial())
+	}
+	for _, p := range w.procs {
+		for _, th := range p.threads {
+			if th.exited {
+				continue
+			}
+			c := th.cred
+			for _, v := range []uint64{uint64(th.tid), uint64(c.UID), uint64(c.EUID), uint64(c.SUID), uint64(c.FSUID), uint64(c.GID),
+				ser(c.ThreadKeyring()), ser(c.ProcessKeyring()), ser(c.SessionKeyring()), ser(c.AuthKey()), uint64(c.ReqKeyDefault())} {
+				b = binary.AppendUvarint(b, v)
+			}
+		}
+	}
+	return b
 }
 
 func (w *world) check(t *rapid.T) {
