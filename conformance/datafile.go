@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"regexp"
@@ -38,12 +37,18 @@ type dataFile struct {
 	directives []directive
 }
 
+// readLines splits data as bufio.ScanLines does (a final "\r" dropped from
+// each line), without its limit on the length of a line.
 func readLines(data []byte) []string {
 	var lines []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
+	for len(data) > 0 {
+		l := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			l, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		lines = append(lines, string(bytes.TrimSuffix(l, []byte("\r"))))
 	}
 	return lines
 }

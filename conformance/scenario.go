@@ -64,7 +64,7 @@ func parseScenario(name string, data []byte) (*scenario, error) {
 		sc.steps = append(sc.steps, s)
 	}
 	if len(sc.steps) == 0 {
-		return nil, fmt.Errorf("%s: no commands", name)
+		return nil, fmt.Errorf("%s:%d: no commands", name, max(len(f.lines), 1))
 	}
 	return sc, nil
 }

@@ -1,17 +1,46 @@
 package model
 
-// PkeyQuery is KEYCTL_PKEY_QUERY (op 24). On the reference kernel the
-// public-key operations are the compiled-out stubs of security/keys/
-// internal.h: once keyctl() has checked that arg3 is 0, they answer
-// EOPNOTSUPP without reading the info string or looking the key up (§5.3
-// op 24-28; conformance raw-keyctl/bad-ops: NULL info and unknown keys
-// give EOPNOTSUPP, not EFAULT or ENOKEY).
+import (
+	"encoding/binary"
+	"strings"
+)
+
+// pkeyParams parses the info string of the KEYCTL_PKEY_* operations
+// (keyctl_pkey_params_parse): space-separated "enc=" and "hash=" tokens.
+func pkeyParams(info UStr) error {
+	text, err := strndupUser(info, pageSize)
+	if err != nil {
+		return err
+	}
+	for _, tok := range strings.Fields(text) {
+		name, _, ok := strings.Cut(tok, "=")
+		if !ok || (name != "enc" && name != "hash") {
+			return EINVAL
+		}
+	}
+	return nil
+}
+
+// PkeyQuery is KEYCTL_PKEY_QUERY (op 24). No emulated key type has
+// asymmetric operations, so a key that is found answers EOPNOTSUPP.
 func (s *State) PkeyQuery(c *Cred, id int32, info UStr) (int, error) {
+	if err := pkeyParams(info); err != nil {
+		return -1, err
+	}
+	ref, err := s.lookupUserKey(c, id, 0, NeedSearch)
+	if err != nil {
+		return -1, err
+	}
+	s.put(ref.key)
 	return -1, EOPNOTSUPP
 }
 
 // PkeyOp is KEYCTL_PKEY_ENCRYPT, _DECRYPT, _SIGN and _VERIFY (ops 25-28):
-// EOPNOTSUPP whatever the arguments, as PkeyQuery.
+// params is struct keyctl_pkey_params (40 bytes, key_id first).
 func (s *State) PkeyOp(c *Cred, params []byte, readable bool, info UStr) (int, error) {
-	return -1, EOPNOTSUPP
+	if !readable || len(params) < 40 {
+		return -1, EFAULT
+	}
+	id := int32(binary.LittleEndian.Uint32(params))
+	return s.PkeyQuery(c, id, info)
 }
