@@ -159,10 +159,10 @@ func (w *kernelWorld) ConfigureRequestKey(conf string) error {
 		switch prog {
 		case "/bin/keyctl", "/usr/bin/keyctl":
 			prog = keyctl
-		case reportProgramName:
-			prog = w.b.exe + " " + programFlag + " " + reportProgramName
+		case reportProgramName, probeProgramName:
+			prog = w.b.exe + " " + programFlag + " " + prog
 		default:
-			return fmt.Errorf("request-key-conf: program %q: want /bin/keyctl or %s", prog, reportProgramName)
+			return fmt.Errorf("request-key-conf: program %q: want /bin/keyctl, %s or %s", prog, reportProgramName, probeProgramName)
 		}
 		f[4] = pipe + prog
 		out.WriteString(strings.Join(f, " ") + "\n")
@@ -268,10 +268,9 @@ func requestKeyProgramMain() {
 	runtime.LockOSThread()
 	var out []byte
 	var err error
-	switch os.Args[2] {
-	case reportProgramName:
-		out, err = reportProgram(hostSyscaller{}, os.Args[3:])
-	default:
+	if run := requestKeyProgram(os.Args[2]); run != nil {
+		out, err = run(hostSyscaller{}, os.Args[3:])
+	} else {
 		err = fmt.Errorf("unknown program %q", os.Args[2])
 	}
 	if err != nil {

@@ -34,17 +34,33 @@ type RequestKeyConfigurer interface {
 	ConfigureRequestKey(conf string) error
 }
 
-// reportProgramName is how request-key.conf lines name reportProgram.
-const reportProgramName = "keyemu-report"
+// reportProgramName and probeProgramName are how request-key.conf lines
+// name reportProgram and probeProgram.
+const (
+	reportProgramName = "keyemu-report"
+	probeProgramName  = "keyemu-probe"
+)
+
+// requestKeyProgram returns the package's program called name, or nil.
+func requestKeyProgram(name string) func(emu.Syscaller, []string) ([]byte, error) {
+	switch name {
+	case reportProgramName:
+		return reportProgram
+	case probeProgramName:
+		return probeProgram
+	}
+	return nil
+}
 
 // reportPrograms are the programs besides /bin/keyctl that scenario
 // request-key.conf lines may run, for emu.ParseRequestKeyConf.
 func reportPrograms() map[string]emu.Program {
-	return map[string]emu.Program{
-		reportProgramName: func(req *emu.KeyRequest, args []string) ([]byte, error) {
-			return reportProgram(req.Thread, args)
-		},
+	progs := map[string]emu.Program{}
+	for _, name := range []string{reportProgramName, probeProgramName} {
+		run := requestKeyProgram(name)
+		progs[name] = func(req *emu.KeyRequest, args []string) ([]byte, error) { return run(req.Thread, args) }
 	}
+	return progs
 }
 
 // checkRequestKeyConf reports a request-key-conf input that the emulator
@@ -177,4 +193,79 @@ func runRequestKeyConf(x *execState, s *step) (string, error) {
 		return "", fmt.Errorf("key construction: %w", errors.ErrUnsupported)
 	}
 	return "", c.ConfigureRequestKey(s.d.input)
+}
+
+// probeProgram tries the finishing operations with bad arguments while it
+// holds the authority for KEY (R5.4c, §5.3 op 12, op 13, op 19; Ex-39),
+// then instantiates KEY with what they returned, passing destination @t,
+// which for an instantiation means the requester's destination keyring.
+// What it sees afterwards (@a, @r, a second instantiation) goes into a
+// key "rk-probe-after" that it adds to the requester's keyring
+// "rk-after", found beforehand through the requestor phase (R4.2a); the
+// requester makes that keyring writable for the helper's uid. Arguments:
+// KEY.
+func probeProgram(sc emu.Syscaller, args []string) ([]byte, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("%s: want KEY, got %q", probeProgramName, args)
+	}
+	key, err := strconv.Atoi(args[0])
+	if err != nil {
+		return nil, fmt.Errorf("%s: bad serial %q", probeProgramName, args[0])
+	}
+	afterRing, err := sc.Syscall(emu.SYS_REQUEST_KEY, emu.String("keyring"), emu.String("rk-after"), emu.Null(), emu.Int(0))
+	if err != nil {
+		return nil, fmt.Errorf("%s: finding the requester's keyring rk-after: %v", probeProgramName, err)
+	}
+	keyctl := func(a ...emu.Arg) error {
+		_, err := sc.Syscall(emu.SYS_KEYCTL, a...)
+		return err
+	}
+	instantiate := func(id int, payload []byte, dest int) error {
+		return keyctl(emu.Int(emu.KEYCTL_INSTANTIATE), emu.Int(id), emu.Buffer(payload), emu.Int(len(payload)), emu.Int(dest))
+	}
+	var b strings.Builder
+	line := func(what string, err error) {
+		s := "0"
+		if err != nil {
+			s = emu.ErrnoName(err)
+		}
+		fmt.Fprintf(&b, "%s: %s\n", what, s)
+	}
+	auth, err := sc.Syscall(emu.SYS_KEYCTL, emu.Int(emu.KEYCTL_GET_KEYRING_ID), emu.Int(emu.KEY_SPEC_REQKEY_AUTH_KEY), emu.Int(0))
+	line("get-keyring-id @a", err)
+	i := emu.Int
+	for _, p := range []struct {
+		what string
+		err  error
+	}{
+		{"instantiate @a", instantiate(auth, []byte("x"), 0)},
+		{"instantiate dest -7", instantiate(key, []byte("x"), emu.KEY_SPEC_REQKEY_AUTH_KEY)},
+		{"instantiate dest -9", instantiate(key, []byte("x"), -9)},
+		{"instantiate plen 1048576", instantiate(key, make([]byte, 1048576), 0)},
+		{"negate @a", keyctl(i(emu.KEYCTL_NEGATE), i(auth), i(10), i(0))},
+		{"reject error 0", keyctl(i(emu.KEYCTL_REJECT), i(key), i(10), i(0), i(0))},
+		{"reject error 512", keyctl(i(emu.KEYCTL_REJECT), i(key), i(10), i(512), i(0))},
+		{"reject error 4095", keyctl(i(emu.KEYCTL_REJECT), i(key), i(10), i(4095), i(0))},
+		{"reject dest -9", keyctl(i(emu.KEYCTL_REJECT), i(key), i(10), i(int(emu.EKEYREJECTED)), i(-9))},
+	} {
+		line(p.what, p.err)
+	}
+	if err := instantiate(key, []byte(b.String()), emu.KEY_SPEC_THREAD_KEYRING); err != nil {
+		return nil, fmt.Errorf("%s: instantiating key %d: %v", probeProgramName, key, err)
+	}
+	b.Reset()
+	for _, r := range []struct {
+		name string
+		id   int
+	}{{"@a", emu.KEY_SPEC_REQKEY_AUTH_KEY}, {"@r", emu.KEY_SPEC_REQUESTOR_KEYRING}} {
+		_, err := sc.Syscall(emu.SYS_KEYCTL, i(emu.KEYCTL_GET_KEYRING_ID), i(r.id), i(0))
+		line("get-keyring-id "+r.name, err)
+	}
+	line("instantiate again", instantiate(key, []byte("y"), 0))
+	line("negate again", keyctl(i(emu.KEYCTL_NEGATE), i(key), i(10), i(0)))
+	after := []byte(b.String())
+	if _, err := sc.Syscall(emu.SYS_ADD_KEY, emu.String("user"), emu.String("rk-probe-after"), emu.Buffer(after), i(len(after)), i(afterRing)); err != nil {
+		return nil, fmt.Errorf("%s: adding rk-probe-after to rk-after: %v", probeProgramName, err)
+	}
+	return nil, nil
 }
