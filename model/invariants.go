@@ -19,6 +19,9 @@ import (
 //     collector has unlinked keys from it, R7.4);
 //   - no keyring is reachable from itself.
 func (s *State) CheckInvariants() error {
+	if len(s.byserial) != s.serials.Len() {
+		return fmt.Errorf("the serial map holds %d keys, the serial tree %d", len(s.byserial), s.serials.Len())
+	}
 	refs := make(map[*Key]int32)
 	addRef := func(k *Key) {
 		if k != nil {
@@ -36,6 +39,9 @@ func (s *State) CheckInvariants() error {
 		k := e.key
 		if e.serial != k.serial {
 			return fail("key %d indexed under serial %d", k.serial, e.serial)
+		}
+		if s.byserial[e.serial] != k {
+			return fail("key %d is missing from the serial map", k.serial)
 		}
 		if !k.alive() {
 			return fail("key %d (%s) has usage %d but is still indexed", k.serial, k.desc, k.usage)

@@ -73,17 +73,38 @@ type restriction struct {
 
 // link is one entry of a keyring, indexed by (type, description) (R1.3).
 type link struct {
-	typ  *KeyType
+	typ *KeyType
+	// pfx is desc's first 8 bytes, big-endian and zero-padded, so that
+	// most comparisons of a large keyring's index are settled without
+	// reading the descriptions themselves (they live elsewhere in memory).
+	pfx  uint64
 	desc string
 	key  *Key
 }
 
-// linkLess orders a keyring's index by type, then description.
+// mkLink returns the index entry of key under (typ, desc).
+func mkLink(typ *KeyType, desc string, key *Key) link {
+	var pfx uint64
+	for i := 0; i < 8; i++ {
+		pfx <<= 8
+		if i < len(desc) {
+			pfx |= uint64(desc[i])
+		}
+	}
+	return link{typ: typ, pfx: pfx, desc: desc, key: key}
+}
+
+// linkLess orders a keyring's index by type, then description. Prefixes
+// that differ order as the descriptions do: zero padding sorts a
+// description before every longer one it begins.
 // Divergence: the kernel's index is a hash tree whose order is random per
 // boot (R1.13); keyemu's order is deterministic.
 func linkLess(a, b link) bool {
 	if a.typ != b.typ {
 		return a.typ.order < b.typ.order
+	}
+	if a.pfx != b.pfx {
+		return a.pfx < b.pfx
 	}
 	return a.desc < b.desc
 }
@@ -126,7 +147,7 @@ func (k *Key) find(typ *KeyType, desc string) (*Key, bool) {
 	if k.ring == nil || k.ring.links == nil {
 		return nil, false
 	}
-	l, ok := k.ring.links.Get(link{typ: typ, desc: desc})
+	l, ok := k.ring.links.Get(mkLink(typ, desc, nil))
 	return l.key, ok
 }
 
@@ -136,7 +157,7 @@ func (k *Key) eachChildKeyring(fn func(*Key) bool) {
 	if k.ring == nil || k.ring.links == nil {
 		return
 	}
-	k.ring.links.AscendGreaterOrEqual(link{typ: TypeKeyring}, func(l link) bool {
+	k.ring.links.AscendGreaterOrEqual(mkLink(TypeKeyring, "", nil), func(l link) bool {
 		return l.typ == TypeKeyring && fn(l.key)
 	})
 }

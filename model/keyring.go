@@ -44,18 +44,26 @@ func (s *State) instantiate(k *Key, payload []byte, ns *UserNS) {
 // replacing an entry with the same index key) costs the keyring's owner 4
 // bytes (EDQUOT). linkCommit or linkCancel must follow a success.
 func (s *State) linkBegin(ring *Key, typ *KeyType, desc string) error {
+	_, err := s.linkBeginFind(ring, typ, desc)
+	return err
+}
+
+// linkBeginFind is linkBegin that also returns the entry the new link
+// would displace (nil for none), saving callers a second index lookup.
+func (s *State) linkBeginFind(ring *Key, typ *KeyType, desc string) (*Key, error) {
 	if !ring.isKeyring() {
-		return ENOTDIR
+		return nil, ENOTDIR
 	}
 	if ring.has(flagRevoked) {
-		return EKEYREVOKED
+		return nil, EKEYREVOKED
 	}
-	if _, ok := ring.find(typ, desc); !ok {
+	old, ok := ring.find(typ, desc)
+	if !ok {
 		if err := s.reserveLink(ring); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return old, nil
 }
 
 // linkCancel undoes the quota charge of a linkBegin for (typ, desc).
@@ -71,7 +79,7 @@ func (s *State) linkCommit(ring *Key, k *Key) {
 	if ring.ring.links == nil {
 		ring.ring.links = s.newRingTree()
 	}
-	old, replaced := ring.ring.links.ReplaceOrInsert(link{typ: k.typ, desc: k.desc, key: s.get(k)})
+	old, replaced := ring.ring.links.ReplaceOrInsert(mkLink(k.typ, k.desc, s.get(k)))
 	if replaced {
 		s.put(old.key)
 	}
@@ -160,7 +168,7 @@ func (s *State) keyUnlink(ring, k *Key) error {
 	if ring.ring.links == nil {
 		return ENOENT
 	}
-	old, ok := ring.ring.links.Delete(link{typ: k.typ, desc: k.desc})
+	old, ok := ring.ring.links.Delete(mkLink(k.typ, k.desc, nil))
 	if !ok {
 		return ENOENT
 	}

@@ -66,7 +66,8 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 		// None of the emulated types can choose a description.
 		return nil, EINVAL
 	}
-	if err := s.linkBegin(ring, typ, desc); err != nil {
+	old, err := s.linkBeginFind(ring, typ, desc)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.checkRestriction(ring, typ); err != nil {
@@ -78,7 +79,9 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 		return nil, err
 	}
 	if typ.updatable {
-		if old, ok := ring.find(typ, desc); ok && !old.has(flagInvalidated|flagRevoked) {
+		// find_key_to_update(): the entry linkBeginFind met; nothing
+		// between there and here changes the keyring.
+		if old != nil && !old.has(flagInvalidated|flagRevoked) {
 			// Step 12: update in place; no new entry, so nothing reserved.
 			return old, s.updateKey(c, keyRef{old, ringRef.possessed}, data)
 		}

@@ -341,6 +341,7 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 		pcg:      pcg,
 		rng:      rand.New(pcg),
 		serials:  btree.NewG(32, serialLess),
+		byserial: make(map[Serial]*Key),
 		users:    make(map[UID]*UserRecord),
 		creds:    make(map[*Cred]struct{}),
 		freelist: btree.NewFreeListG[link](btree.DefaultFreeListSize),
@@ -390,7 +391,7 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 		if !ok {
 			return nil, nil, fmt.Errorf("key %d has unknown type %q", e.Serial, e.Type)
 		}
-		if e.Serial < 1 || s.serials.Has(serialEntry{serial: e.Serial}) {
+		if _, dup := s.byserial[e.Serial]; e.Serial < 1 || dup {
 			return nil, nil, fmt.Errorf("bad or repeated serial %d", e.Serial)
 		}
 		u, ok := s.users[e.User]
@@ -409,17 +410,17 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 		if typ == TypeKeyring {
 			k.ring = &ringData{}
 		}
-		s.serials.ReplaceOrInsert(serialEntry{serial: k.serial, key: k})
+		s.indexKey(k)
 	}
 	key := func(id Serial) (*Key, error) {
 		if id == 0 {
 			return nil, nil
 		}
-		e, ok := s.serials.Get(serialEntry{serial: id})
+		k, ok := s.byserial[id]
 		if !ok {
 			return nil, fmt.Errorf("reference to missing key %d", id)
 		}
-		return e.key, nil
+		return k, nil
 	}
 	restoreCred := func(e snapCred) (*Cred, error) {
 		ns, err := nsAt(e.NS)
@@ -461,7 +462,7 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 				if k.ring.links == nil {
 					k.ring.links = s.newRingTree()
 				}
-				if _, dup := k.ring.links.ReplaceOrInsert(link{typ: l.typ, desc: l.desc, key: l}); dup {
+				if _, dup := k.ring.links.ReplaceOrInsert(mkLink(l.typ, l.desc, l)); dup {
 					return nil, nil, fmt.Errorf("keyring %d links two %s keys %q", k.serial, l.typ.Name, l.desc)
 				}
 			}

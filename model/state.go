@@ -82,13 +82,17 @@ func (c Config) withDefaults() Config {
 
 // State is one emulated kernel's key retention service.
 type State struct {
-	cfg     Config
-	now     time.Time
-	rng     *rand.Rand
-	pcg     *rand.PCG // rng's source, for snapshots
-	serials *btree.BTreeG[serialEntry]
-	users   map[UID]*UserRecord
-	initNS  *UserNS
+	cfg Config
+	now time.Time
+	rng *rand.Rand
+	pcg *rand.PCG // rng's source, for snapshots
+	// serials orders the keys for iteration; byserial finds one in a
+	// single probe, which at a million keys is several times faster than
+	// descending the tree. Both always hold the same keys.
+	serials  *btree.BTreeG[serialEntry]
+	byserial map[Serial]*Key
+	users    map[UID]*UserRecord
+	initNS   *UserNS
 	// creds is every live credential, for the invariant checker.
 	creds    map[*Cred]struct{}
 	freelist *btree.FreeListG[link]
@@ -116,6 +120,7 @@ func New(cfg Config) *State {
 		now:      cfg.Start,
 		pcg:      rand.NewPCG(cfg.Seed, 0x6b657965_6d750000),
 		serials:  btree.NewG(32, serialLess),
+		byserial: make(map[Serial]*Key),
 		users:    make(map[UID]*UserRecord),
 		creds:    make(map[*Cred]struct{}),
 		freelist: btree.NewFreeListG[link](btree.DefaultFreeListSize),
@@ -162,11 +167,23 @@ func (s *State) gcDelay() int64 { return int64(s.cfg.GCDelay / time.Second) }
 // KeyBySerial returns the live key with that serial (key_lookup): one whose
 // usage count is not zero.
 func (s *State) KeyBySerial(id Serial) (*Key, bool) {
-	e, ok := s.serials.Get(serialEntry{serial: id})
-	if !ok || !e.key.alive() {
+	k, ok := s.byserial[id]
+	if !ok || !k.alive() {
 		return nil, false
 	}
-	return e.key, true
+	return k, true
+}
+
+// indexKey enters k in the serial indexes.
+func (s *State) indexKey(k *Key) {
+	s.serials.ReplaceOrInsert(serialEntry{serial: k.serial, key: k})
+	s.byserial[k.serial] = k
+}
+
+// unindexKey removes k from the serial indexes.
+func (s *State) unindexKey(k *Key) {
+	s.serials.Delete(serialEntry{serial: k.serial})
+	delete(s.byserial, k.serial)
 }
 
 // NumKeys returns how many keys exist.
@@ -184,7 +201,7 @@ func (s *State) allocSerial() Serial {
 	for n < 3 {
 		n = Serial(s.rng.Uint32() >> 1)
 	}
-	for s.serials.Has(serialEntry{serial: n}) {
+	for s.byserial[n] != nil {
 		n++
 		if n < 3 {
 			n = 3
@@ -249,7 +266,7 @@ func (s *State) keyAlloc(typ *KeyType, desc string, uid UID, gid GID, perm Perm,
 	if typ == TypeKeyring {
 		k.ring = &ringData{}
 	}
-	s.serials.ReplaceOrInsert(serialEntry{serial: k.serial, key: k})
+	s.indexKey(k)
 	return k, nil
 }
 
@@ -328,7 +345,7 @@ func (s *State) destroy(k *Key, release func(*Key)) {
 	if k.state != stateUninstantiated {
 		k.user.nikeys--
 	}
-	s.serials.Delete(serialEntry{serial: k.serial})
+	s.unindexKey(k)
 	if k.ring != nil {
 		if k.ring.ns != nil {
 			k.ring.ns.unpublish(k)
