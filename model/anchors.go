@@ -82,16 +82,29 @@ func (s *State) userRegister(ns *UserNS) (*Key, error) {
 	return k, nil
 }
 
+// userKeyringNameCache holds a Cred's user keyring names and what they
+// were computed from.
+type userKeyringNameCache struct {
+	ns        *UserNS
+	uid       UID
+	uid1, ses string
+}
+
 // userKeyringNames returns "_uid.N" and "_uid_ses.N" for c's real UID as
 // its namespace sees it; an unmapped UID is 4294967295 (R2.5c).
 func userKeyringNames(c *Cred) (uid, ses string) {
+	if n := &c.names; n.ns == c.NS && n.ns != nil && n.uid == c.UID {
+		return n.uid1, n.ses
+	}
 	n, ok := c.NS.FromKUID(c.UID)
 	if !ok {
 		// R2.5c: from_kuid() yields (uid_t)-1 for an unmapped UID.
 		n = uint32(InvalidUID)
 	}
 	v := strconv.FormatUint(uint64(n), 10)
-	return "_uid." + v, "_uid_ses." + v
+	uid, ses = "_uid."+v, "_uid_ses."+v
+	c.names = userKeyringNameCache{ns: c.NS, uid: c.UID, uid1: uid, ses: ses}
+	return uid, ses
 }
 
 // lookUpUserKeyrings is look_up_user_keyrings(): find or create c's user

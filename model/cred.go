@@ -19,6 +19,10 @@ type Cred struct {
 	thread, process, session *Key
 	auth                     *Key
 	jit                      int8
+
+	// names caches userKeyringNames for the UID and namespace it was
+	// computed in, so that resolving @u and @us allocates nothing.
+	names userKeyringNameCache
 }
 
 // NewCred returns the credentials of a process started with no keyrings at
