@@ -229,10 +229,12 @@ func setErr(rep *wireReply, err error) {
 	var errno syscall.Errno
 	switch {
 	case err == nil:
+	case errors.As(err, &errno):
+		// First: syscall.Errno counts EOPNOTSUPP and ENOSYS as
+		// errors.ErrUnsupported, but from a system call they are output.
+		rep.Errno = int(errno)
 	case errors.Is(err, errors.ErrUnsupported):
 		rep.Unsupported, rep.Err = true, err.Error()
-	case errors.As(err, &errno):
-		rep.Errno = int(errno)
 	default:
 		rep.Err = err.Error()
 	}
