@@ -68,8 +68,8 @@ func (s *State) CheckInvariants() error {
 			}
 			if k.ring.links != nil {
 				k.ring.links.Ascend(func(l link) bool {
-					if l.typ != l.key.typ || l.desc != l.key.desc {
-						return fail("keyring %d has %s:%s indexed as %s:%s", k.serial, l.key.typ.Name, l.key.desc, l.typ.Name, l.desc)
+					if l != mkLink(l.key.typ, l.key.desc, l.key) {
+						return fail("keyring %d has %s:%s indexed as %#x:%s", k.serial, l.key.typ.Name, l.key.desc, l.ix, l.desc)
 					}
 					if _, ok := s.serials.Get(serialEntry{serial: l.key.serial}); !ok || !l.key.alive() {
 						return fail("keyring %d links dead key %d (%s)", k.serial, l.key.serial, l.key.desc)

@@ -73,38 +73,40 @@ type restriction struct {
 
 // link is one entry of a keyring, indexed by (type, description) (R1.3).
 type link struct {
-	typ *KeyType
-	// pfx is desc's first 8 bytes, big-endian and zero-padded, so that
-	// most comparisons of a large keyring's index are settled without
-	// reading the descriptions themselves (they live elsewhere in memory).
-	pfx  uint64
+	// ix is the type's order in the top byte and the description's first
+	// 7 bytes, big-endian and zero-padded, below it: most comparisons of a
+	// large keyring's index are settled by it without reading the
+	// descriptions themselves (they live elsewhere in memory), and the
+	// entry stays 32 bytes.
+	ix   uint64
 	desc string
 	key  *Key
 }
 
 // mkLink returns the index entry of key under (typ, desc).
 func mkLink(typ *KeyType, desc string, key *Key) link {
-	var pfx uint64
-	for i := 0; i < 8; i++ {
-		pfx <<= 8
+	ix := uint64(typ.order)
+	for i := 0; i < 7; i++ {
+		ix <<= 8
 		if i < len(desc) {
-			pfx |= uint64(desc[i])
+			ix |= uint64(desc[i])
 		}
 	}
-	return link{typ: typ, pfx: pfx, desc: desc, key: key}
+	return link{ix: ix, desc: desc, key: key}
 }
 
-// linkLess orders a keyring's index by type, then description. Prefixes
-// that differ order as the descriptions do: zero padding sorts a
-// description before every longer one it begins.
+// isType reports whether the entry is indexed under typ.
+func (l link) isType(typ *KeyType) bool { return uint8(l.ix>>56) == typ.order }
+
+// linkLess orders a keyring's index by type, then description: ix orders
+// as (type, description) does, zero padding sorting a description before
+// every longer one it begins, and equal ix leaves the descriptions to
+// decide.
 // Divergence: the kernel's index is a hash tree whose order is random per
 // boot (R1.13); keyemu's order is deterministic.
 func linkLess(a, b link) bool {
-	if a.typ != b.typ {
-		return a.typ.order < b.typ.order
-	}
-	if a.pfx != b.pfx {
-		return a.pfx < b.pfx
+	if a.ix != b.ix {
+		return a.ix < b.ix
 	}
 	return a.desc < b.desc
 }
@@ -158,7 +160,7 @@ func (k *Key) eachChildKeyring(fn func(*Key) bool) {
 		return
 	}
 	k.ring.links.AscendGreaterOrEqual(mkLink(TypeKeyring, "", nil), func(l link) bool {
-		return l.typ == TypeKeyring && fn(l.key)
+		return l.isType(TypeKeyring) && fn(l.key)
 	})
 }
 
