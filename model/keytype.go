@@ -32,7 +32,7 @@ var (
 	TypeAuth = &KeyType{Name: ".request_key_auth", order: 4, readable: true}
 	// TypeAsymmetric exists on the reference kernel; the emulator cannot
 	// instantiate it but accepts its link restrictions (R op 29).
-	TypeAsymmetric = &KeyType{Name: "asymmetric", order: 5, restrictable: true, preparse: func([]byte) error { return EBADMSG }}
+	TypeAsymmetric = &KeyType{Name: "asymmetric", order: 5, restrictable: true, preparse: preparseAsymmetric}
 )
 
 var keyTypes = []*KeyType{TypeKeyring, TypeUser, TypeLogon, TypeAuth, TypeAsymmetric}
@@ -53,6 +53,15 @@ func preparseKeyring(p []byte) error {
 		return EINVAL
 	}
 	return nil
+}
+
+// preparseAsymmetric is asymmetric_key_preparse(): an empty payload is
+// EINVAL; no parser the emulator has accepts any other (EBADMSG).
+func preparseAsymmetric(p []byte) error {
+	if len(p) == 0 {
+		return EINVAL
+	}
+	return EBADMSG
 }
 
 // R1.14: user and logon payloads are 1..32767 bytes.
