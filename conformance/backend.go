@@ -86,6 +86,11 @@ type Thread interface {
 	// ProcKeyUsers returns the text of /proc/key-users as this thread sees
 	// it.
 	ProcKeyUsers() (string, error)
+
+	// ProcKeys returns the text of /proc/keys as this thread sees it: the
+	// file opened with its credentials, so that what it lists depends on
+	// them and on what the thread possesses (R9.1, R4.7a).
+	ProcKeys() (string, error)
 }
 
 // Creds are the credentials of a spawned process: real, effective, saved

@@ -83,6 +83,18 @@
 //	settle                                    let garbage collection finish what is due
 //	proc-key-users [uid=N]                    the running thread's view of its euid's (or N's)
 //	                                          /proc/key-users line: "uid: qnkeys/maxkeys qnbytes/maxbytes"
+//	proc-keys [PATTERN]                       the running thread's view of /proc/keys (what its
+//	                                          credentials may View, possession counted), the lines
+//	                                          whose description text contains PATTERN
+//
+// proc-keys prints one line per key, "LABEL FLAGS * TIMEOUT PERM UID GID
+// TYPE DESCRIPTION", sorted: serials as labels, the usage count as '*',
+// and a timeout of seconds as "*s" (R8.4); perm, expd and countdowns of
+// minutes and longer print as the kernel wrote them, so a scenario that
+// pins one sets a timeout well inside its unit (1000 s shows 16m for 40
+// s). On the kernel backend uid 0 of a world is the machine's root, so
+// root sees root's keys of other worlds too: patterns name descriptions
+// unique to the file.
 //
 // System calls (keyctl operations by their KEYCTL_ names):
 //
@@ -119,7 +131,7 @@
 // # What tests must not pin
 //
 // Outputs must be the same on every run of the kernel (SEMANTICS.md R8.4):
-// no /proc/keys usage counts, no exact moment of garbage collection (use
-// settle), and no /proc/key-users line of uid 0, whose kernel quota record
+// no /proc/keys usage counts (proc-keys masks them), no exact moment of
+// garbage collection (use settle), and no /proc/key-users line of uid 0, whose kernel quota record
 // is shared with the rest of the machine.
 package conformance

@@ -125,3 +125,5 @@ func (t *emuThread) ExecUnshareUser(uidMap, gidMap []emu.IDMap) error {
 }
 
 func (t *emuThread) ProcKeyUsers() (string, error) { return t.w.sys.ProcKeyUsers(t.t), nil }
+
+func (t *emuThread) ProcKeys() (string, error) { return t.w.sys.ProcKeys(t.t), nil }

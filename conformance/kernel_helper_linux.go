@@ -210,10 +210,15 @@ func (h *helper) threadLoop(n int) {
 			setErr(&rep, syscall.Setgroups(req.Ints))
 		case opIDMap:
 			setErr(&rep, writeIDMaps(req.Pid, req.UIDMap, req.GIDMap))
-		case opKeyUsers:
+		case opKeyUsers, opKeys:
 			// Opened on this thread: the file shows what this thread's
-			// credentials may see (R9.5).
-			b, err := os.ReadFile("/proc/key-users")
+			// credentials may see and, for /proc/keys, what it possesses
+			// (R9.1, R9.5).
+			name := "/proc/key-users"
+			if req.Op == opKeys {
+				name = "/proc/keys"
+			}
+			b, err := os.ReadFile(name)
 			rep.Text = string(b)
 			if err != nil {
 				rep.Err = err.Error()

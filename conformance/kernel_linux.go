@@ -666,3 +666,14 @@ func (t *kernelThread) ProcKeyUsers() (string, error) {
 	rep, err := t.do(wireRequest{Op: opKeyUsers})
 	return rep.Text, err
 }
+
+func (t *kernelThread) ProcKeys() (string, error) {
+	t.w.mu.Lock()
+	defer t.w.mu.Unlock()
+	rep, err := t.do(wireRequest{Op: opKeys})
+	if t.w.rk != nil {
+		// Descriptions the world prefixed for its request-key lines.
+		rep.Text = strings.ReplaceAll(rep.Text, t.w.rk.prefix, "")
+	}
+	return rep.Text, err
+}

@@ -37,6 +37,7 @@ const (
 	opSetresgid = "setresgid"
 	opSetgroups = "setgroups"
 	opKeyUsers  = "key-users"
+	opKeys      = "keys"
 	opIDMap     = "id-map" // zygote only: write a process's uid_map and gid_map
 )
 

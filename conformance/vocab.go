@@ -24,6 +24,7 @@ const (
 	pName                      // name of a new thread
 	pDuration                  // Go duration (2s, 150ms)
 	pWord                      // one fixed word, the param's name
+	pText                      // text used as written, not passed to a system call
 )
 
 type param struct {
@@ -67,6 +68,7 @@ var verbs = map[string]*verb{
 	"sleep":          {params: []param{req("DURATION", pDuration)}, world: true, run: runSleep},
 	"settle":         {world: true, run: runSettle},
 	"proc-key-users": {keys: []string{"uid"}, run: runProcKeyUsers},
+	"proc-keys":      {params: []param{opt("PATTERN", pText)}, run: runProcKeys},
 
 	// add_key(2), request_key(2).
 	"add-key":     {params: []param{req("TYPE", pStr), req("DESC", pStr), req("PAYLOAD", pPayload), req("RING", pID)}, keys: []string{"plen"}, serial: true, run: runAddKey},
