@@ -32,6 +32,15 @@ cross:
 conformance:
 	$(GO) test -count=1 ./conformance/...
 
+# Differential testing against the running kernel (root): DIFF_SEQUENCES
+# random sequences, DIFF_PARALLEL at a time, each compared step by step with
+# the emulator. A failure prints the sequence as a scenario file.
+DIFF_SEQUENCES ?= 10000
+DIFF_PARALLEL  ?= 16
+diff:
+	KEYEMU_KERNEL=require $(GO) test -count=1 -timeout 0 -run '^TestDifferential$$' ./conformance \
+		-diff.sequences=$(DIFF_SEQUENCES) -diff.parallel=$(DIFF_PARALLEL)
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./emu/...
 
