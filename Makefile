@@ -41,8 +41,17 @@ diff:
 	KEYEMU_KERNEL=require $(GO) test -count=1 -timeout 0 -run '^TestDifferential$$' ./conformance \
 		-diff.sequences=$(DIFF_SEQUENCES) -diff.parallel=$(DIFF_PARALLEL)
 
+# bench runs the performance suite, emulator and kernel side by side in one
+# `go test` run, BENCHCOUNT times for a stable median, and writes
+# emu/perf/report.md and its charts (emu/internal/perfreport).
+BENCHCOUNT ?= 6
+BENCHTIME  ?= 500ms
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./emu/...
+	$(GO) test -run '^$$' -bench '^Benchmark(Ops|SearchSize|AddKeyAtSize|Keyring1M|Parallel)$$' \
+		-benchmem -count $(BENCHCOUNT) -benchtime $(BENCHTIME) -timeout 60m ./emu/ > emu/perf/bench.txt \
+		|| { cat emu/perf/bench.txt; exit 1; }
+	$(GO) run ./emu/internal/perfreport -in emu/perf/bench.txt -out emu/perf
+	@cat emu/perf/report.md
 
 clean:
 	$(GO) clean -testcache

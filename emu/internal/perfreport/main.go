@@ -1,0 +1,267 @@
+// Command perfreport turns the output of `go test -bench` on package emu
+// (the side-by-side suite in emu/bench_test.go) into emu/perf/report.md
+// and its charts: the median of every metric over the -count runs, the
+// emulator's figures beside the kernel's, and the targets of the
+// performance issue, each marked met or missed. `make bench` runs it.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	in := flag.String("in", "emu/perf/bench.txt", "go test -bench output")
+	out := flag.String("out", "emu/perf", "directory for report.md and the charts")
+	flag.Parse()
+	f, err := os.Open(*in)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	res, err := parse(f)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := &report{res: res, env: environment(res)}
+	if err := os.WriteFile(filepath.Join(*out, "report.md"), []byte(r.markdown()), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	if err := opsChart(r, filepath.Join(*out, "ops.png")); err != nil {
+		log.Fatal(err)
+	}
+	if err := sizeChart(r, filepath.Join(*out, "search-size.png")); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("wrote", filepath.Join(*out, "report.md"))
+}
+
+// results maps a benchmark's name (without the -GOMAXPROCS suffix) to its
+// metrics ("ns/op", "allocs/op", ...), one value per run.
+type results struct {
+	runs  map[string]map[string][]float64
+	order []string
+	// header holds the goos, goarch, cpu lines of the output.
+	header map[string]string
+}
+
+// parse reads the standard benchmark format: "BenchmarkName-P N v unit
+// [v unit]...".
+func parse(r io.Reader) (*results, error) {
+	res := &results{runs: map[string]map[string][]float64{}, header: map[string]string{}}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		if k, v, ok := strings.Cut(line, ": "); ok && !strings.HasPrefix(line, "Benchmark") {
+			res.header[k] = v
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark") {
+			continue
+		}
+		name := strings.TrimPrefix(fields[0], "Benchmark")
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		m := res.runs[name]
+		if m == nil {
+			m = map[string][]float64{}
+			res.runs[name] = m
+			res.order = append(res.order, name)
+		}
+		for i := 2; i+1 < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				return nil, fmt.Errorf("%q: %v", line, err)
+			}
+			m[fields[i+1]] = append(m[fields[i+1]], v)
+		}
+	}
+	return res, sc.Err()
+}
+
+// median returns the median of name's unit over its runs, and false when
+// the benchmark did not run (skipped).
+func (r *results) median(name, unit string) (float64, bool) {
+	vs := slices.Clone(r.runs[name][unit])
+	if len(vs) == 0 {
+		return 0, false
+	}
+	slices.Sort(vs)
+	if len(vs)%2 == 1 {
+		return vs[len(vs)/2], true
+	}
+	return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2, true
+}
+
+// count returns how many runs name has.
+func (r *results) count(name string) int { return len(r.runs[name]["ns/op"]) }
+
+type report struct {
+	res *results
+	env []string
+}
+
+// environment describes the machine: date, CPU model, kernel, Go.
+func environment(res *results) []string {
+	cpu := res.header["cpu"]
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	kernel := "none (" + runtime.GOOS + ")"
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = "Linux " + strings.TrimSpace(string(b))
+	}
+	return []string{
+		"date: " + time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		fmt.Sprintf("CPU: %s, %d logical CPUs", cpu, runtime.NumCPU()),
+		"kernel: " + kernel,
+		"Go: " + runtime.Version() + " " + res.header["goos"] + "/" + res.header["goarch"],
+	}
+}
+
+// opNames returns the operations of BenchmarkOps in the order they ran.
+func (r *report) opNames() []string {
+	var ops []string
+	for _, n := range r.res.order {
+		if op, ok := strings.CutPrefix(n, "Ops/emu/"); ok {
+			ops = append(ops, op)
+		}
+	}
+	return ops
+}
+
+// Targets of the performance issue.
+const (
+	targetRatio    = 20.0  // every operation at least 20x the kernel's calls/s
+	targetSize     = 3.0   // 1,000,000 keys within 3x of 1,000
+	targetBytes    = 300.0 // heap bytes per small key at 1,000,000 keys
+	targetBuildSec = 2.0   // a 1,000,000-entry keyring built in under 2 s
+)
+
+func mark(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+func num(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("# keyemu performance: the emulator beside the kernel\n\n")
+	w("Generated by `make bench` (emu/internal/perfreport from emu/perf/bench.txt); medians of %d runs.\n\n", r.res.count("Ops/emu/read"))
+	for _, e := range r.env {
+		w("- %s\n", e)
+	}
+	w("\nBoth columns come from the same `go test` run and the same keyring shapes (emu/bench_test.go). ")
+	w("The kernel is called through golang.org/x/sys/unix from a goroutine locked to its thread, in a fresh anonymous session keyring; its allocs/op are x/sys's string conversions.\n\n")
+
+	w("## Operations\n\n")
+	w("| operation | emulator ns/op | kernel ns/op | emulator allocs/op | kernel allocs/op | time emulator/kernel | calls/s emulator/kernel | target ≥%.0fx |\n", targetRatio)
+	w("|---|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, op := range r.opNames() {
+		en, _ := r.res.median("Ops/emu/"+op, "ns/op")
+		ea, _ := r.res.median("Ops/emu/"+op, "allocs/op")
+		kn, kok := r.res.median("Ops/kernel/"+op, "ns/op")
+		ka, _ := r.res.median("Ops/kernel/"+op, "allocs/op")
+		if !kok {
+			w("| %s | %s | skipped | %s | | | | |\n", op, num(en), num(ea))
+			continue
+		}
+		speed := kn / en
+		w("| %s | %s | %s | %s | %s | %.3f | %.1fx | %s |\n", op, num(en), num(kn), num(ea), num(ka), en/kn, speed, mark(speed >= targetRatio))
+	}
+
+	w("\n## Search time against keyring size\n\n")
+	w("KEYCTL_SEARCH for the middle key of a keyring of n user keys (the kernel side stops at 100,000 keys: root's quota is the machine's).\n\n")
+	w("| n | emulator ns/op | kernel ns/op |\n|---:|---:|---:|\n")
+	for _, n := range sizes {
+		en, eok := r.res.median(fmt.Sprintf("SearchSize/emu/n=%d", n), "ns/op")
+		kn, kok := r.res.median(fmt.Sprintf("SearchSize/kernel/n=%d", n), "ns/op")
+		w("| %d | %s | %s |\n", n, opt(en, eok), opt(kn, kok))
+	}
+
+	w("\n## Scale targets\n\n| target | measured | |\n|---|---|---|\n")
+	s3, ok3 := r.res.median("SearchSize/emu/n=1000", "ns/op")
+	s6, ok6 := r.res.median("SearchSize/emu/n=1000000", "ns/op")
+	if ok3 && ok6 {
+		w("| search, 1,000,000 keys within %.0fx of 1,000 | %s ns against %s ns: %.2fx | %s |\n", targetSize, num(s6), num(s3), s6/s3, mark(s6/s3 <= targetSize))
+	}
+	a3, ok3 := r.res.median("AddKeyAtSize/emu/n=1000", "ns/op")
+	a6, ok6 := r.res.median("AddKeyAtSize/emu/n=1000000", "ns/op")
+	if ok3 && ok6 {
+		w("| add_key of the millionth key within %.0fx of the thousandth | %s ns against %s ns: %.2fx | %s |\n", targetSize, num(a6), num(a3), a6/a3, mark(a6/a3 <= targetSize))
+	}
+	if bpk, ok := r.res.median("Keyring1M", "heap-B/key"); ok {
+		w("| ≤%.0f bytes of Go heap per small user key at 1,000,000 keys | %.0f B/key | %s |\n", targetBytes, bpk, mark(bpk <= targetBytes))
+	}
+	if ns, ok := r.res.median("Keyring1M", "ns/op"); ok {
+		w("| a 1,000,000-entry keyring built in under %.0f s | %.2f s | %s |\n", targetBuildSec, ns/1e9, mark(ns/1e9 < targetBuildSec))
+	}
+	for _, z := range []string{"describe", "get_keyring_id/session", "search/depth0"} {
+		if a, ok := r.res.median("Ops/emu/"+z, "allocs/op"); ok {
+			w("| zero allocations per call: %s | %s allocs/op | %s |\n", z, num(a), mark(a == 0))
+		}
+	}
+
+	w("\n## Concurrency\n\n")
+	w("Lookups (a search hit and a describe in turn) from concurrent threads, each its own process: ns/op is wall time per call over all threads, so perfect scaling halves it from 1 thread (GOMAXPROCS 1) to 2 (GOMAXPROCS 2).\n\n")
+	w("| side | 1 thread ns/op | 2 threads ns/op | speed-up |\n|---|---:|---:|---:|\n")
+	for _, side := range []string{"emu", "kernel"} {
+		one, ok1 := r.res.median("Parallel/"+side+"/threads=1", "ns/op")
+		two, ok2 := r.res.median("Parallel/"+side+"/threads=2", "ns/op")
+		if ok1 && ok2 {
+			w("| %s | %s | %s | %.2fx |\n", side, num(one), num(two), one/two)
+		}
+	}
+	w("\nThe emulator serialises every call on one mutex, System.mu, which guards the model and every process and thread. ")
+	w("Read paths were not made concurrent: a lookup is not a read in the model. It takes and drops references (Key.usage), ")
+	w("resolving @s, @u or @us may create anchor keyrings, the possession search and the collector's schedule read state that writers change, ")
+	w("and model.State is documented as not safe for concurrent use. A reader/writer split would need atomic reference counts and a ")
+	w("lookup path proven free of creation, for a gain bounded by the core count (two here) on calls that hold the lock for well under a microsecond. ")
+	w("Two threads therefore run about as fast as one, or a little slower (the lock's hand-off), where the kernel's RCU lookups scale.\n")
+	w("\n![ns/op per operation](ops.png)\n\n![search time against keyring size](search-size.png)\n")
+	return b.String()
+}
+
+var sizes = []int{100, 1000, 10000, 100000, 1000000}
+
+func opt(v float64, ok bool) string {
+	if !ok {
+		return "—"
+	}
+	return num(v)
+}
+
+// log10 is math.Log10, kept for the charts' axes.
+func log10(v float64) float64 { return math.Log10(v) }
