@@ -22,6 +22,24 @@ type Backend interface {
 	NewWorld() (World, error)
 }
 
+// WorldConfig holds the settings of a world that a scenario may change:
+// the key service's sysctls (/proc/sys/kernel/keys). The zero value is the
+// backend's defaults.
+type WorldConfig struct {
+	// GCDelay is gc_delay, the time the collector leaves a revoked or
+	// expired key linked (R8.1-R8.3); zero keeps the default.
+	GCDelay time.Duration
+}
+
+// ConfigurableBackend is a Backend that can start a world with settings
+// other than its defaults. Scenarios that change a setting (gc-delay) are
+// skipped on a Backend that is not one.
+type ConfigurableBackend interface {
+	Backend
+	// NewWorldConfig is NewWorld with cfg.
+	NewWorldConfig(cfg WorldConfig) (World, error)
+}
+
 // World is one isolated instance of the key retention service and the
 // processes that use it.
 type World interface {

@@ -79,6 +79,8 @@
 //
 // Time, garbage collection and /proc:
 //
+//	gc-delay SECONDS                          the world's gc_delay (R8.1), 1 to 10 s: only as the
+//	                                          file's first command
 //	sleep DURATION                            let time pass (2s, 150ms)
 //	settle                                    let garbage collection finish what is due
 //	proc-key-users [uid=N]                    the running thread's view of its euid's (or N's)
@@ -86,6 +88,15 @@
 //	proc-keys [PATTERN]                       the running thread's view of /proc/keys (what its
 //	                                          credentials may View, possession counted), the lines
 //	                                          whose description text contains PATTERN
+//
+// gc-delay makes garbage collection timelines testable (R8.3): the
+// kernel backend sets /proc/sys/kernel/keys/gc_delay for the file's world
+// and puts the old value back when the world closes, or, through a guard
+// process, when the test process dies. The sysctl is the machine's, so
+// such a world runs alone: it waits for every other kernel world to close
+// and no other starts until it has. A scenario with gc-delay waits for
+// the collector generously: sleep past the deadline with a margin of a
+// second or more, then settle.
 //
 // proc-keys prints one line per key, "LABEL FLAGS * TIMEOUT PERM UID GID
 // TYPE DESCRIPTION", sorted: serials as labels, the usage count as '*',

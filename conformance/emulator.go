@@ -19,9 +19,16 @@ type emuBackend struct{ cfg emu.Config }
 
 func (emuBackend) Name() string { return "emulator" }
 
-func (b emuBackend) NewWorld() (World, error) {
+func (b emuBackend) NewWorld() (World, error) { return b.NewWorldConfig(WorldConfig{}) }
+
+// NewWorldConfig starts a world whose System has cfg's settings in place
+// of the backend's.
+func (b emuBackend) NewWorldConfig(wc WorldConfig) (World, error) {
 	rk := &emuRequestKey{fallback: b.cfg.RequestKey}
 	cfg := b.cfg
+	if wc.GCDelay != 0 {
+		cfg.GCDelay = wc.GCDelay
+	}
 	cfg.RequestKey = rk.handler
 	sys := emu.New(cfg)
 	root := sys.NewProcess(emu.Creds{})

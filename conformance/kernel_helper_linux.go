@@ -42,13 +42,16 @@ type helper struct {
 	threads map[int]chan wireRequest
 }
 
-func isHelper() bool { return os.Getenv(envAddr) != "" || isRequestKeyProgram() }
+func isHelper() bool { return os.Getenv(envAddr) != "" || isRequestKeyProgram() || isSysctlGuard() }
 
-// helperMain runs this process as a helper, or as a request-key.conf
-// program. It never returns.
+// helperMain runs this process as a helper, as a request-key.conf program
+// or as the guard of a sysctl. It never returns.
 func helperMain() {
 	if isRequestKeyProgram() {
 		requestKeyProgramMain()
+	}
+	if isSysctlGuard() {
+		sysctlGuardMain()
 	}
 	// The reader loop keeps the main thread, so that emulated threads are
 	// never the main thread, which the Go runtime cannot let exit.

@@ -39,11 +39,23 @@ const defaultHelperTimeout = 10 * time.Second
 // Otherwise it runs the tests and exits.
 //
 //	func TestMain(m *testing.M) { conformance.Main(m) }
+//
+// Main also checks that the run leaves the key sysctls as it found them
+// (scenarios may change gc_delay for their world): if not, it says so,
+// writes the old value back and exits with status 1.
 func Main(m *testing.M) {
 	if isHelper() {
 		helperMain()
 	}
-	os.Exit(m.Run())
+	start, check := sysctlSnapshot()
+	code := m.Run()
+	if check {
+		if err := checkSysctls(start); err != nil {
+			fmt.Fprintf(os.Stderr, "FAIL: keyemu conformance: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // Kernel returns the backend that runs scenarios on the running Linux
@@ -326,6 +338,7 @@ type kernelWorld struct {
 	broken  error
 	closed  bool
 	rk      *kernelRequestKey // request-key-conf lines installed for the world
+	sysctls *sysctlHold       // released when the world closes
 }
 
 // kernelProc is one process of a world.
@@ -340,7 +353,31 @@ type kernelThread struct {
 	num int
 }
 
-func (b *kernelBackend) NewWorld() (World, error) {
+func (b *kernelBackend) NewWorld() (World, error) { return b.NewWorldConfig(WorldConfig{}) }
+
+// NewWorldConfig starts a world with cfg. A world that changes a sysctl
+// runs alone: it waits until every other kernel world has closed, of this
+// test process and of others, and none starts until it closes and the
+// sysctl is back (kernel_sysctl_linux.go).
+func (b *kernelBackend) NewWorldConfig(cfg WorldConfig) (World, error) {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil, errors.New("kernel backend closed")
+	}
+	b.mu.Unlock()
+	hold, err := holdSysctls(cfg, b.exe)
+	if err != nil {
+		return nil, err
+	}
+	w, err := b.newWorld(hold)
+	if err != nil {
+		return nil, errors.Join(err, hold.release())
+	}
+	return w, nil
+}
+
+func (b *kernelBackend) newWorld(hold *sysctlHold) (*kernelWorld, error) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -349,7 +386,7 @@ func (b *kernelBackend) NewWorld() (World, error) {
 	n := b.nworlds
 	b.nworlds++
 	b.mu.Unlock()
-	w := &kernelWorld{b: b, name: fmt.Sprintf("w%d", n), kbase: b.kbase + n<<16, done: make(chan struct{})}
+	w := &kernelWorld{b: b, name: fmt.Sprintf("w%d", n), kbase: b.kbase + n<<16, done: make(chan struct{}), sysctls: hold}
 	zy := &kernelProc{handle: w.name + ".zygote"}
 	w.nthread++
 	ch := b.expect(zy.handle)
@@ -385,6 +422,7 @@ func (b *kernelBackend) NewWorld() (World, error) {
 	b.mu.Unlock()
 	hc, err := b.wait(zy.handle, ch)
 	if err != nil {
+		w.sysctls = nil // released by the caller
 		w.Close()
 		return nil, err
 	}
@@ -550,7 +588,8 @@ func (w *kernelWorld) Close() error {
 	w.b.mu.Lock()
 	delete(w.b.worlds, w)
 	w.b.mu.Unlock()
-	return nil
+	// Last: no process of the world is left to see the sysctls change back.
+	return w.sysctls.release()
 }
 
 func (t *kernelThread) do(req wireRequest) (wireReply, error) {

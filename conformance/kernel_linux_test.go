@@ -3,10 +3,14 @@
 package conformance
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/keyemu/keyemu/emu"
 )
@@ -105,5 +109,40 @@ func TestKernelCloneIsAThread(t *testing.T) {
 	}
 	if got, err := getKeyringID(th, emu.KEY_SPEC_PROCESS_KEYRING); err != nil || got != p {
 		t.Errorf("@p after the clone exited = %d, %v; want %d", got, err, p)
+	}
+}
+
+// A world with its own gc_delay holds the sysctl lock exclusively while it
+// lives and puts the old value back when it closes.
+func TestKernelGCDelayWorld(t *testing.T) {
+	b := kernelForTest(t)
+	old, err := readSysctl(gcDelayPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := b.NewWorldConfig(WorldConfig{GCDelay: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if cur, _ := readSysctl(gcDelayPath); cur != "3" {
+		t.Errorf("gc_delay in a world with GCDelay 3s = %q, want 3", cur)
+	}
+	f, err := os.Open(filepath.Join(os.TempDir(), sysctlLockFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != unix.EWOULDBLOCK {
+		t.Errorf("flock(LOCK_SH) while a world changes gc_delay = %v, want EWOULDBLOCK", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	if cur, _ := readSysctl(gcDelayPath); cur != old {
+		t.Errorf("gc_delay after the world closed = %q, want %q", cur, old)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		t.Errorf("flock(LOCK_SH) after the world closed = %v, want success", err)
 	}
 }

@@ -194,7 +194,15 @@ func (e errNoThread) Error() string { return "thread " + string(e) + " does not 
 // step. ok is false if the scenario was cut short (failure or skip, already
 // reported).
 func runScenario(t reporter, b Backend, sc *scenario) (outs []string, ok bool) {
-	w, err := b.NewWorld()
+	var w World
+	var err error
+	if sc.config == (WorldConfig{}) {
+		w, err = b.NewWorld()
+	} else if cb, ok := b.(ConfigurableBackend); ok {
+		w, err = cb.NewWorldConfig(sc.config)
+	} else {
+		err = fmt.Errorf("world settings %+v: %w", sc.config, errors.ErrUnsupported)
+	}
 	if err != nil {
 		if errors.Is(err, errors.ErrUnsupported) {
 			t.Skipf("%s: %s backend: %v", sc.file.name, b.Name(), err)

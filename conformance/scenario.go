@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // step is one command of a scenario, checked against the vocabulary.
@@ -27,6 +28,9 @@ type step struct {
 type scenario struct {
 	file  *dataFile
 	steps []*step
+	// config is the world's settings, from file-level commands
+	// (gc-delay).
+	config WorldConfig
 }
 
 var ruleID = regexp.MustCompile(`\bR\d+(\.\d+[a-z]?)?\b`)
@@ -58,6 +62,9 @@ func parseScenario(name string, data []byte) (*scenario, error) {
 	for i := range f.directives {
 		d := &f.directives[i]
 		s, err := parseStep(d, bound, threads, &lastSpawn)
+		if err == nil && s.verb.file {
+			err = sc.configure(s, i)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %v", d.pos, d.cmd, err)
 		}
@@ -67,6 +74,24 @@ func parseScenario(name string, data []byte) (*scenario, error) {
 		return nil, fmt.Errorf("%s:%d: no commands", name, max(len(f.lines), 1))
 	}
 	return sc, nil
+}
+
+// maxGCDelay bounds gc-delay: a scenario waits longer than gc_delay for
+// the collector, and the whole run should take minutes.
+const maxGCDelay = 10
+
+// configure applies a file-level command, step i of the file, to the
+// world's settings.
+func (sc *scenario) configure(s *step, i int) error {
+	if i != 0 {
+		return fmt.Errorf("want it as the file's first command: it sets up the world the file runs in")
+	}
+	n, ok := parseInt(s.args[0])
+	if !ok || n < 1 || n > maxGCDelay {
+		return fmt.Errorf("want whole seconds from 1 to %d, got %q", maxGCDelay, s.args[0])
+	}
+	sc.config.GCDelay = time.Duration(n) * time.Second
+	return nil
 }
 
 // checkHeader requires the file to open with comment lines that cite at

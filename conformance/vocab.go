@@ -40,6 +40,7 @@ type verb struct {
 	keys     []string // keyword arguments besides as= (and bind= when serial)
 	serial   bool     // the result is a key serial: printed as a label, bind= allowed
 	world    bool     // acts on the world, not on a thread: as= not allowed
+	file     bool     // sets up the file's world: only as the first command, prints nothing
 	input    bool     // takes input lines between the command and "----"
 	run      func(x *execState, s *step) (string, error)
 }
@@ -65,6 +66,7 @@ var verbs = map[string]*verb{
 	"request-key-conf": {world: true, input: true, run: runRequestKeyConf},
 
 	// Time, garbage collection, /proc.
+	"gc-delay":       {params: []param{req("SECONDS", pInt)}, world: true, file: true, run: runNothing},
 	"sleep":          {params: []param{req("DURATION", pDuration)}, world: true, run: runSleep},
 	"settle":         {world: true, run: runSettle},
 	"proc-key-users": {keys: []string{"uid"}, run: runProcKeyUsers},
@@ -541,3 +543,7 @@ func runSleep(x *execState, s *step) (string, error) {
 }
 
 func runSettle(x *execState, s *step) (string, error) { return "", x.world.Settle() }
+
+// runNothing runs a file-level command, which took effect when the world
+// was made.
+func runNothing(x *execState, s *step) (string, error) { return "", nil }
