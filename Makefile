@@ -41,6 +41,16 @@ diff:
 	KEYEMU_KERNEL=require $(GO) test -count=1 -timeout 0 -run '^TestDifferential$$' ./conformance \
 		-diff.sequences=$(DIFF_SEQUENCES) -diff.parallel=$(DIFF_PARALLEL)
 
+# Each fuzz target runs for a fixed number of executions (1,000,000 in
+# all); minimising new inputs is bounded too, or a worker can sit for
+# seconds on one long input.
+FUZZ_MIN := 100x
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzSyscall$$' -fuzztime 600000x -fuzzminimizetime $(FUZZ_MIN) ./emu
+	$(GO) test -run '^$$' -fuzz '^FuzzParseScenario$$' -fuzztime 200000x -fuzzminimizetime $(FUZZ_MIN) ./conformance
+	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshalSnapshot$$' -fuzztime 150000x -fuzzminimizetime $(FUZZ_MIN) ./model
+	$(GO) test -run '^$$' -fuzz '^FuzzSnapshotFields$$' -fuzztime 50000x -fuzzminimizetime $(FUZZ_MIN) ./model
+
 # bench runs the performance suite, emulator and kernel side by side in one
 # `go test` run, BENCHCOUNT times for a stable median, and writes
 # emu/perf/report.md and its charts (emu/internal/perfreport).
