@@ -15,8 +15,9 @@ import (
 //     authorisation keys, restrictions, registers and legacy UID records;
 //   - every quota record's counters equal the sum of its keys' charges, and
 //     each key's charge is strlen(description)+1 plus its datalen (R7.4);
-//   - a keyring's datalen is at least 4 bytes per link (more once the
-//     collector has unlinked keys from it, R7.4);
+//   - a keyring is charged at least 4 bytes per link (more once the
+//     collector has unlinked keys from it), and its 16-bit datalen is that
+//     charge modulo 2^16 (R7.4);
 //   - no keyring is reachable from itself.
 func (s *State) CheckInvariants() error {
 	if len(s.byserial) != s.serials.Len() {
@@ -58,12 +59,19 @@ func (s *State) CheckInvariants() error {
 		if k.has(flagInQuota) {
 			c.qnkeys++
 			c.qnbytes += k.quotalen
-			if want := len(k.desc) + 1 + k.datalen; k.quotalen != want {
+			if k.ring != nil {
+				// R7.4: a keyring's charge is its links' 4 bytes (and
+				// those the collector left behind); its datalen is that
+				// modulo 2^16, the width of key->datalen.
+				if charged := k.quotalen - len(k.desc) - 1; charged < linkBytes*k.nlinks() || uint16(charged) != uint16(k.datalen) {
+					return fail("keyring %d (%s) charges %d bytes for %d links, datalen %d", k.serial, k.desc, charged, k.nlinks(), k.datalen)
+				}
+			} else if want := len(k.desc) + 1 + k.datalen; k.quotalen != want {
 				return fail("key %d (%s) charges %d bytes, want %d", k.serial, k.desc, k.quotalen, want)
 			}
 		}
 		if k.ring != nil {
-			if want := linkBytes * k.nlinks(); k.datalen < want || k.datalen%linkBytes != 0 {
+			if k.datalen%linkBytes != 0 {
 				return fail("keyring %d (%s) datalen %d with %d links", k.serial, k.desc, k.datalen, k.nlinks())
 			}
 			if k.ring.links != nil {

@@ -280,8 +280,15 @@ func (s *State) limits(uid UID) (maxKeys, maxBytes int) {
 
 // payloadReserve is key_payload_reserve(): change a key's datalen, moving
 // the difference through its owner's byte quota (R7.4).
+//
+// key->datalen is an unsigned short and the new length arrives as a size_t
+// the kernel reads back as an int, so a keyring of more than 16383 links
+// wraps it: later charges and refunds are computed from the wrapped value,
+// and clearing such a keyring refunds only the remainder (measured on 6.18:
+// 393,216 bytes of root's quota stay charged after clearing a keyring of
+// 100,000 links).
 func (s *State) payloadReserve(k *Key, datalen int) error {
-	delta := datalen - k.datalen
+	delta := int(int32(datalen)) - k.datalen
 	if delta != 0 && k.has(flagInQuota) {
 		_, maxBytes := s.limits(k.user.uid)
 		if delta > 0 && k.user.qnbytes+delta > maxBytes {
@@ -291,7 +298,7 @@ func (s *State) payloadReserve(k *Key, datalen int) error {
 		k.user.qnbytes += delta
 		k.quotalen += delta
 	}
-	k.datalen = datalen
+	k.datalen = int(uint16(datalen))
 	return nil
 }
 
