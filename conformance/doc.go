@@ -42,8 +42,13 @@
 // Numbers are decimal, 0x hex or negative. String arguments are text,
 // NULL (a NULL pointer), FAULT (an unreadable pointer), "" (the empty
 // string) or c*N (the byte c repeated N times); payloads are written the
-// same way and pass their length, which plen=N overrides. Arguments cannot
-// contain spaces or '='.
+// same way and pass their length, which plen=N overrides. Inside a string
+// or payload, $NAME stands for the decimal serial bound to NAME, the name
+// running to the first byte that is not a letter, digit, '.', '_' or '-':
+//
+//	restrict-keyring $r asymmetric key_or_keyring:$k:chain
+//
+// Arguments cannot contain spaces or '='.
 //
 // as=THREAD runs a command on a given thread; without it a command runs on
 // the only thread of the most recently spawned process.

@@ -3,6 +3,7 @@ package conformance
 import (
 	"encoding/binary"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -161,6 +162,12 @@ func checkParam(p param, tok string, bound map[string]bool) error {
 			}
 			return fmt.Errorf("%s: want a number or $name, got %q", p.name, tok)
 		}
+	case pStr, pPayload:
+		for _, name := range namesIn(tok) {
+			if !bound[name] {
+				return fmt.Errorf("%s: $%s is not bound by an earlier bind=%s", p.name, name, name)
+			}
+		}
 	case pErrno:
 		if _, ok := model.ErrnoByName(tok); ok {
 			return nil
@@ -182,6 +189,40 @@ func checkParam(p param, tok string, bound map[string]bool) error {
 		}
 	}
 	return nil
+}
+
+// nameRef is a $NAME inside a string argument: the name runs to the first
+// byte that cannot be part of one.
+var nameRef = regexp.MustCompile(`\$[A-Za-z0-9._-]+`)
+
+// namesIn returns the names a string argument refers to.
+func namesIn(tok string) []string {
+	var names []string
+	for _, m := range nameRef.FindAllString(tok, -1) {
+		names = append(names, m[1:])
+	}
+	return names
+}
+
+// substitute replaces every $NAME in a string argument with the decimal
+// serial bound to NAME, so that restrictions such as
+// "key_or_keyring:$k:chain" can name keys.
+func (x *execState) substitute(tok string) (string, error) {
+	if !strings.Contains(tok, "$") {
+		return tok, nil
+	}
+	var err error
+	out := nameRef.ReplaceAllStringFunc(tok, func(m string) string {
+		v, ok := x.labels.lookup(m[1:])
+		if !ok {
+			if err == nil {
+				err = errUnbound(m[1:])
+			}
+			return m
+		}
+		return strconv.Itoa(v)
+	})
+	return out, err
 }
 
 func validName(s string) bool {
@@ -309,8 +350,16 @@ func (x *execState) args(s *step) ([]emu.Arg, error) {
 			}
 			out = append(out, a)
 		case pStr:
+			tok, err := x.substitute(tok)
+			if err != nil {
+				return nil, err
+			}
 			out = append(out, strArg(tok))
 		case pPayload:
+			tok, err := x.substitute(tok)
+			if err != nil {
+				return nil, err
+			}
 			ptr, n := payloadArgs(tok, s)
 			out = append(out, ptr, n)
 		case pErrno:
