@@ -77,6 +77,10 @@ func (s *System) allocPIDLocked() int {
 // PID returns the process ID.
 func (p *Process) PID() int { return p.pid }
 
+// System returns the emulated kernel the process runs on, so that a
+// request-key helper's program can read its files (System.ProcKeys).
+func (p *Process) System() *System { return p.sys }
+
 // Main returns the process's first thread, or nil once it has exited.
 func (p *Process) Main() *Thread {
 	p.sys.mu.Lock()
