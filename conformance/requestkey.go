@@ -58,7 +58,9 @@ func reportPrograms() map[string]emu.Program {
 	progs := map[string]emu.Program{}
 	for _, name := range []string{reportProgramName, probeProgramName} {
 		run := requestKeyProgram(name)
-		progs[name] = func(req *emu.KeyRequest, args []string) ([]byte, error) { return run(req.Thread, args) }
+		progs[name] = func(req *emu.KeyRequest, args []string) ([]byte, error) {
+			return run(emuProgramThread{req.Thread}, args)
+		}
 	}
 	return progs
 }
@@ -79,6 +81,19 @@ func checkRequestKeyConf(conf string) error {
 		}
 	}
 	return nil
+}
+
+// procKeysReader is a program's Syscaller that can also read /proc/keys
+// as its thread.
+type procKeysReader interface {
+	ProcKeys() (string, error)
+}
+
+// emuProgramThread is an emulated helper's thread as its program sees it.
+type emuProgramThread struct{ *emu.Thread }
+
+func (t emuProgramThread) ProcKeys() (string, error) {
+	return t.Process().System().ProcKeys(t.Thread), nil
 }
 
 // reportProgram is what a request-key helper sees (R5.4d, Ex-24),
@@ -128,6 +143,18 @@ func reportProgram(sc emu.Syscaller, args []string) ([]byte, error) {
 	}
 	callout, err := keyctl(emu.KEYCTL_READ, emu.KEY_SPEC_REQKEY_AUTH_KEY)
 	line("read @a", strconv.Quote(callout), err)
+	// R1.17, R9.2: the key is under construction until the helper's
+	// output instantiates it: flag U, and not yet I.
+	if pr, ok := sc.(procKeysReader); ok {
+		text, err := pr.ProcKeys()
+		flags := "not listed"
+		for _, l := range strings.Split(text, "\n") {
+			if pl, perr := parseProcKeysLine(l); perr == nil && pl.serial == key {
+				flags = pl.flags
+			}
+		}
+		line("proc-keys %k flags", flags, err)
+	}
 	if len(args) == 3 {
 		typ, desc := args[1], args[2]
 		// R4.2a: request_key (no callout) searches the requester's
