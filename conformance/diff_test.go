@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -165,17 +166,59 @@ func (d *diffRun) run(rt *rapid.T, line string) string {
 	// kernel drops references held by keyrings and credentials after an
 	// RCU grace period and destroys keys from a work item (R8.3, R8.4).
 	// Until then the key still answers by serial and its quota is still
-	// charged, so settle before anything can look.
+	// charged, so wait for the reference to let the keys go, and settle
+	// before anything can look.
 	if s.name != "settle" {
 		after := d.emuKeys()
+		var gone []model.Serial
 		for serial := range before {
 			if !after[serial] {
-				d.run(rt, "settle")
-				break
+				gone = append(gone, serial)
 			}
+		}
+		if len(gone) > 0 {
+			d.awaitGone(gone)
+			d.run(rt, "settle")
 		}
 	}
 	return outs[0]
+}
+
+// awaitGone waits, up to 20 seconds, until the reference no longer finds
+// the keys the emulator destroyed, as far as they have labels: the
+// kernel's release of credentials after an exit or execve can outlast any
+// fixed pause on a loaded machine. A key the reference keeps is then a
+// divergence the next look reports.
+func (d *diffRun) awaitGone(gone []model.Serial) {
+	ref, other := d.sides[0].x, d.sides[1].x
+	var th Thread
+	for _, ts := range ref.threads {
+		if ts.alive {
+			th = ts.t
+			break
+		}
+	}
+	if th == nil {
+		return
+	}
+	for _, serial := range gone {
+		label, ok := other.labels.bySerial[int(serial)]
+		if !ok {
+			continue
+		}
+		for refSerial, l := range ref.labels.bySerial {
+			if l != label {
+				continue
+			}
+			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				buf := make([]byte, 256)
+				_, err := th.Syscall(emu.SYS_KEYCTL, emu.Int(emu.KEYCTL_DESCRIBE), emu.Int(refSerial), emu.Buffer(buf), emu.Int(len(buf)))
+				if _, isErrno := emu.ErrnoOf(err); isErrno && emu.ErrnoName(err) == "ENOKEY" {
+					break
+				}
+			}
+		}
+	}
 }
 
 // emuKeys returns the serials of every key of the emulator's world.
@@ -407,14 +450,12 @@ func (d *diffRun) processOp(rt *rapid.T) {
 		d.threadIDs = append(d.threadIDs, n)
 	case 3:
 		d.run(rt, "exec as="+th)
-		d.slowSettle(rt)
 	case 4:
 		if rapid.Bool().Draw(rt, "whole process") {
 			d.run(rt, "exit as="+th)
 		} else {
 			d.run(rt, "exit thread as="+th)
 		}
-		d.slowSettle(rt)
 	case 5, 6:
 		ids := func(label string) string {
 			return rapid.SampledFrom([]string{"-1", "0", "50100", "50101"}).Draw(rt, label)
@@ -427,16 +468,6 @@ func (d *diffRun) processOp(rt *rapid.T) {
 	case 7:
 		d.run(rt, "setgroups "+rapid.SampledFrom([]string{"", "50102", "0 50100"}).Draw(rt, "groups")+" as="+th)
 	}
-}
-
-// slowSettle waits for what an exit or execve lets go. The kernel frees the
-// credentials of a dead thread or an old program after RCU grace periods,
-// and the keys they held from the collector after that; under load the
-// chain can stay quiet for longer than Settle's quiet period, so pause
-// first (R2.9, R8.4).
-func (d *diffRun) slowSettle(rt *rapid.T) {
-	d.run(rt, "sleep 1s")
-	d.run(rt, "settle")
 }
 
 // observe describes and reads every key bound so far from the thread that
