@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/keyemu/keyemu/emu"
-	"github.com/keyemu/keyemu/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -101,9 +100,10 @@ func TestParseRequestKeyConfErrors(t *testing.T) {
 // the session then fails EKEYREVOKED on @s (R1.20, R1.24).
 func TestLoginLogout(t *testing.T) {
 	sys := emu.New(emu.Config{})
-	login := sys.Login(emu.Creds{UID: 1000, GID: 1000})
+	login, err := sys.Login(emu.Creds{UID: 1000, GID: 1000})
+	require.NoError(t, err)
 	sh := login.Main()
-	_, err := sh.AddKey("user", "mine", []byte("v"), emu.KEY_SPEC_USER_KEYRING)
+	_, err = sh.AddKey("user", "mine", []byte("v"), emu.KEY_SPEC_USER_KEYRING)
 	require.NoError(t, err)
 	_, err = requestKey(sh, "user", "mine", "", 0)
 	assert.NoError(t, err, "the user keyring is linked into the login session")
@@ -121,7 +121,7 @@ func TestLoginLogout(t *testing.T) {
 
 func TestFaults(t *testing.T) {
 	sys := emu.New(emu.Config{Faults: []emu.InjectedFault{
-		{Syscall: emu.SYS_KEYCTL, Ops: []int{emu.KEYCTL_READ}, UIDs: []uint32{1000}, After: 1, Err: model.ENOSYS},
+		{Syscall: emu.SYS_KEYCTL, Ops: []int{emu.KEYCTL_READ}, UIDs: []uint32{1000}, After: 1, Err: emu.ENOSYS},
 	}})
 	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
 	other := sys.NewProcess(emu.Creds{UID: 1001, GID: 1001}).Main()
@@ -134,9 +134,21 @@ func TestFaults(t *testing.T) {
 	assert.ErrorIs(t, err, emu.ENOSYS, "second read fails")
 	_, err = other.KeyctlBuffer(emu.KEYCTL_READ, emu.KEY_SPEC_USER_KEYRING, buf, 0)
 	assert.NoError(t, err, "other UIDs are not affected")
-	sys.SetFaults([]emu.InjectedFault{{Syscall: emu.SYS_ADD_KEY, Err: model.EDQUOT}})
+	sys.SetFaults([]emu.InjectedFault{{Syscall: emu.SYS_ADD_KEY, Err: emu.EDQUOT}})
 	_, err = th.AddKey("user", "k2", []byte("v"), emu.KEY_SPEC_SESSION_KEYRING)
 	assert.ErrorIs(t, err, emu.EDQUOT)
 	_, err = th.KeyctlBuffer(emu.KEYCTL_READ, id, buf, 0)
 	assert.NoError(t, err, "faults replaced")
+}
+
+// A login whose keyring calls are blocked goes on without a session
+// keyring, as pam_keyinit does, and says why.
+func TestLoginWithKeyctlBlocked(t *testing.T) {
+	sys := emu.New(emu.Config{Faults: []emu.InjectedFault{{Syscall: emu.SYS_KEYCTL, Err: emu.ENOSYS}}})
+	login, err := sys.Login(emu.Creds{UID: 1000, GID: 1000})
+	assert.ErrorIs(t, err, emu.ENOSYS)
+	require.NotNil(t, login)
+	assert.Equal(t, 0, login.LoginSession())
+	login.Logout(true)
+	assert.True(t, login.Exited())
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/keyemu/keyemu/emu"
-	"github.com/keyemu/keyemu/model"
 )
 
 // A request_key(2) round trip: the handler stands in for /sbin/request-key
@@ -39,12 +38,16 @@ func ExampleConfig_requestKey() {
 // sees after a logout that revokes the session keyring.
 func ExampleSystem_Login() {
 	sys := emu.New(emu.Config{})
-	login := sys.Login(emu.Creds{UID: 1000, GID: 1000})
+	login, err := sys.Login(emu.Creds{UID: 1000, GID: 1000})
+	if err != nil {
+		fmt.Println("login:", err)
+		return
+	}
 	shell := login.Main()
 	daemon := shell.Fork().Main()
 
 	login.Logout(true)
-	_, err := daemon.AddKey("user", "cache", []byte("v"), emu.KEY_SPEC_SESSION_KEYRING)
+	_, err = daemon.AddKey("user", "cache", []byte("v"), emu.KEY_SPEC_SESSION_KEYRING)
 	fmt.Println(emu.ErrnoName(err), errors.Is(err, emu.EKEYREVOKED))
 	// Output: EKEYREVOKED true
 }
@@ -53,8 +56,8 @@ func ExampleSystem_Login() {
 // fallback path.
 func ExampleInjectedFault() {
 	sys := emu.New(emu.Config{Faults: []emu.InjectedFault{
-		{Syscall: emu.SYS_ADD_KEY, Err: model.ENOSYS},
-		{Syscall: emu.SYS_KEYCTL, Err: model.ENOSYS},
+		{Syscall: emu.SYS_ADD_KEY, Err: emu.ENOSYS},
+		{Syscall: emu.SYS_KEYCTL, Err: emu.ENOSYS},
 	}})
 	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
 	if _, err := th.AddKey("user", "k", []byte("v"), emu.KEY_SPEC_SESSION_KEYRING); err != nil {

@@ -18,8 +18,8 @@ type InjectedFault struct {
 	After int
 	// Times is how many calls fail, 0 for every one after After.
 	Times int
-	// Err is the errno to fail with.
-	Err model.Errno
+	// Err is the errno to fail with (emu.ENOSYS, emu.EPERM, ...).
+	Err Errno
 }
 
 type faultState struct {
@@ -61,7 +61,7 @@ func (s *System) faultLocked(t *Thread, nr int, op int) error {
 		if f.Times > 0 && f.seen > f.After+f.Times {
 			continue
 		}
-		return f.Err
+		return model.Errno(f.Err)
 	}
 	return nil
 }

@@ -3,21 +3,21 @@ package emu
 // Login starts a login process for c and does what pam_keyinit(8) does
 // when a session opens: the process joins a new anonymous session keyring
 // and links the user keyring into it, so the user's keys are found from
-// the session (R4.3b).
-func (s *System) Login(c Creds) *Process {
+// the session (R4.3b). Like pam_keyinit, a login whose keyring calls fail
+// (keyctl blocked by Faults, a full quota) goes on without them; the error
+// is returned beside the process.
+func (s *System) Login(c Creds) (*Process, error) {
 	p := s.NewProcess(c)
 	t := p.Main()
 	ses, err := t.KeyctlInt(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
 	if err != nil {
-		panic("emu: login cannot join a session keyring: " + err.Error())
-	}
-	if _, err := t.KeyctlInt(KEYCTL_LINK, KEY_SPEC_USER_KEYRING, KEY_SPEC_SESSION_KEYRING, 0, 0); err != nil {
-		panic("emu: login cannot link the user keyring: " + err.Error())
+		return p, err
 	}
 	s.mu.Lock()
 	p.loginSession = ses
 	s.mu.Unlock()
-	return p
+	_, err = t.KeyctlInt(KEYCTL_LINK, KEY_SPEC_USER_KEYRING, KEY_SPEC_SESSION_KEYRING, 0, 0)
+	return p, err
 }
 
 // Logout does what pam_keyinit(8) does when the session closes: with

@@ -113,6 +113,12 @@ func (t *Thread) call(nr int, a [5]Arg) (int, error) {
 			if t.exited {
 				return -1, sysErr(model.ESRCH)
 			}
+			// wait_for_key_construction() fails with the finished key's
+			// negative or validity error before the call goes on (R1.24);
+			// otherwise the call is repeated with the key built.
+			if _, kerr := s.m.KeyResult(w.Key); kerr != nil {
+				return -1, toSysErr(kerr)
+			}
 			continue
 		}
 		if s.waiters > 0 {

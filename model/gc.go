@@ -64,9 +64,5 @@ func (s *State) Collect() {
 			s.put(l.key)
 		}
 	}
-	s.collectNamespaces()
 }
 
-// collectNamespaces forgets registers whose keyrings died (a revoked or
-// invalidated register is unlinked from nowhere, but its pointer goes).
-func (s *State) collectNamespaces() {}

@@ -77,7 +77,9 @@ func (s *State) revoke(k *Key) {
 	case k.ring != nil:
 		s.clearLinks(k)
 	case k.auth != nil:
-		// request_key_auth_revoke releases the requester's credentials.
+		// request_key_auth_revoke() frees the record at once: the key under
+		// construction, the destination and the requester's credentials.
+		s.releaseAuth(k)
 	default:
 		_ = s.payloadReserve(k, 0)
 		k.payload = nil

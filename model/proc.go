@@ -103,6 +103,11 @@ func describeForProc(k *Key) string {
 		}
 		return k.desc + ": empty"
 	case k.auth != nil:
+		if k.auth.cred == nil {
+			// request_key_auth_describe() prints nothing once the record
+			// is gone (revoked).
+			return ""
+		}
 		if !positive {
 			return "key:" + k.desc
 		}

@@ -403,7 +403,14 @@ func (s *State) instantiationKeyring(c *Cred, ringid int32, a *authData) (*Key, 
 // or EPERM (ops 12, 19, 20).
 func (s *State) assumedAuthority(c *Cred, id int32) (*Key, error) {
 	auth := c.auth
-	if auth == nil || auth.auth == nil || auth.auth.target == nil || int32(auth.auth.target.serial) != id {
+	if auth == nil {
+		return nil, EPERM
+	}
+	if auth.has(flagRevoked) {
+		// Op 12: an authority revoked since it was assumed.
+		return nil, EKEYREVOKED
+	}
+	if auth.auth.target == nil || int32(auth.auth.target.serial) != id {
 		return nil, EPERM
 	}
 	return auth, nil

@@ -8,7 +8,6 @@ const (
 	searchSkipExpired
 	searchRecurse
 	searchNoCheckPerm
-	searchDetectTooDeep
 )
 
 // searchCtx is struct keyring_search_context: what is sought, by whom, and
@@ -109,9 +108,6 @@ func (s *State) descend(ctx *searchCtx, ring *Key, depth int) bool {
 	found := false
 	ring.eachChildKeyring(func(child *Key) bool {
 		if depth >= searchMaxDepth && !s.mutant(MutateNoDepthLimit) {
-			if ctx.flags&searchDetectTooDeep != 0 {
-				ctx.err = ELOOP
-			}
 			if ctx.trace != nil {
 				ctx.trace(SearchEvent{Keyring: child, Depth: depth + 1, Skipped: "depth limit"})
 			}

@@ -111,11 +111,13 @@ type (
 		ChainTo   Serial `json:"chain_to,omitempty"`
 	}
 	snapAuth struct {
-		Target  Serial   `json:"target,omitempty"`
-		Dest    Serial   `json:"dest,omitempty"`
-		Cred    snapCred `json:"cred"`
-		Callout []byte   `json:"callout,omitempty"`
-		PID     int      `json:"pid"`
+		// Released marks a revoked key whose record is gone.
+		Released bool      `json:"released,omitempty"`
+		Target   Serial    `json:"target,omitempty"`
+		Dest     Serial    `json:"dest,omitempty"`
+		Cred     *snapCred `json:"cred,omitempty"`
+		Callout  []byte    `json:"callout,omitempty"`
+		PID      int       `json:"pid"`
 	}
 	snapCred struct {
 		Name    string `json:"name,omitempty"`
@@ -190,7 +192,7 @@ func (s *State) MarshalSnapshot(names map[*Cred]string) ([]byte, error) {
 		if k.ring != nil {
 			addNS(k.ring.ns)
 		}
-		if k.auth != nil {
+		if k.auth != nil && k.auth.cred != nil {
 			authCreds[k.auth.cred] = true
 			addNS(k.auth.cred.NS)
 		}
@@ -270,9 +272,12 @@ func (s *State) MarshalSnapshot(names map[*Cred]string) ([]byte, error) {
 			}
 			e.Ring = r
 		}
-		if a := k.auth; a != nil {
+		if a := k.auth; a != nil && a.cred == nil {
+			e.Auth = &snapAuth{Released: true}
+		} else if a != nil {
+			cred := encCred(a.cred, "")
 			e.Auth = &snapAuth{Target: serialOf(a.target), Dest: serialOf(a.dest),
-				Cred: encCred(a.cred, ""), Callout: a.callout, PID: a.pid}
+				Cred: &cred, Callout: a.callout, PID: a.pid}
 		}
 		snap.Keys = append(snap.Keys, e)
 		return true
@@ -482,8 +487,10 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 				k.ring.restrict = rs
 			}
 		}
-		if a := e.Auth; a != nil {
-			cred, err := restoreCred(a.Cred)
+		if a := e.Auth; a != nil && (a.Released || a.Cred == nil) {
+			k.auth = &authData{}
+		} else if a != nil {
+			cred, err := restoreCred(*a.Cred)
 			if err != nil {
 				return nil, nil, err
 			}

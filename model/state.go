@@ -369,8 +369,9 @@ func (s *State) destroy(k *Key, release func(*Key)) {
 		}
 	}
 	if k.auth != nil {
-		k.auth.release(release)
-		s.credDetach(k.auth.cred)
+		if cred := k.auth.cred; k.auth.release(release) {
+			s.credDetach(cred)
+		}
 	}
 	s.dropUserRecordIfUnused(k.user)
 }

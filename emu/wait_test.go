@@ -1,0 +1,67 @@
+package emu
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// waitForWaiters waits until n threads are blocked on key construction.
+func waitForWaiters(t *testing.T, s *System, n int) {
+	t.Helper()
+	for i := 0; ; i++ {
+		s.mu.Lock()
+		w := s.waiters
+		s.mu.Unlock()
+		if w >= n {
+			return
+		}
+		require.Less(t, i, 10000, "threads blocked on construction: %d, want %d", w, n)
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// R1.17, R1.24: add_key of a key under construction waits for it, and when
+// the helper negates it, fails with the key's error (ENOKEY) rather than
+// updating it (__key_create_or_update, wait_for_key_construction). Every
+// concurrent requester shares the one construction.
+func TestWaitersShareConstruction(t *testing.T) {
+	release := make(chan struct{})
+	calls := 0
+	sys := New(Config{RequestKey: func(req *KeyRequest) error {
+		calls++
+		<-release
+		if _, err := req.Thread.KeyctlInt(KEYCTL_ASSUME_AUTHORITY, req.Key, 0, 0, 0); err != nil {
+			return err
+		}
+		_, err := req.Thread.KeyctlInt(KEYCTL_NEGATE, req.Key, 30, 0, 0)
+		return err
+	}})
+	main := sys.NewProcess(Creds{UID: 1000, GID: 1000}).Main()
+	_, err := main.KeyctlInt(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+	require.NoError(t, err)
+	requester, adder := main.Clone(), main.Clone()
+
+	type result struct {
+		r   int
+		err error
+	}
+	reqDone, addDone := make(chan result, 1), make(chan result, 1)
+	go func() {
+		r, err := requester.RequestKey("user", "shared", "info", KEY_SPEC_SESSION_KEYRING)
+		reqDone <- result{r, err}
+	}()
+	waitForWaiters(t, sys, 1) // the requester waits for its helper
+	go func() {
+		r, err := adder.AddKey("user", "shared", []byte("v"), KEY_SPEC_SESSION_KEYRING)
+		addDone <- result{r, err}
+	}()
+	waitForWaiters(t, sys, 2) // and the adder for the key under construction
+	close(release)
+	rr, ar := <-reqDone, <-addDone
+	assert.ErrorIs(t, rr.err, ENOKEY, "request_key of a key its helper negated")
+	assert.ErrorIs(t, ar.err, ENOKEY, "add_key of a key negated while it waited")
+	assert.Equal(t, 1, calls, "one construction")
+}
