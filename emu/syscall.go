@@ -201,10 +201,7 @@ func (t *Thread) keyctlLocked(op int32, a2, a3, a4, a5 Arg) (int, error) {
 	case KEYCTL_RESTRICT_KEYRING:
 		return m.RestrictKeyring(c, serialArg(a2), ustr(a3), ustr(a4))
 	case KEYCTL_PKEY_QUERY:
-		if a3.IntValue() != 0 {
-			return -1, model.EINVAL
-		}
-		return m.PkeyQuery(c, serialArg(a2), ustr(a4))
+		return m.PkeyQuery(c, serialArg(a2), a3.IntValue(), ustr(a4))
 	case KEYCTL_PKEY_ENCRYPT, KEYCTL_PKEY_DECRYPT, KEYCTL_PKEY_SIGN, KEYCTL_PKEY_VERIFY:
 		params, _ := a2.BufferValue()
 		if a2.kind != argBuffer {

@@ -132,10 +132,18 @@ func (s *System) Collect() {
 	s.m.Collect()
 }
 
-// ProcKeys returns /proc/keys as read by viewer (R9.1).
+// ProcKeys returns /proc/keys as read by viewer, or by a root process of
+// the initial namespace with no keyrings when viewer is nil (R9.1).
 func (s *System) ProcKeys(viewer *Thread) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if viewer == nil {
+		// A reader with no keyrings of its own: root of the initial
+		// namespace sees every key whose mask lets it view.
+		c := s.m.NewCred(0, 0, nil, s.m.InitNS())
+		defer s.m.ReleaseCred(c)
+		return s.m.ProcKeys(c)
+	}
 	return s.m.ProcKeys(viewer.cred)
 }
 

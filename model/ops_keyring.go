@@ -302,8 +302,8 @@ func (s *State) parseAsymmetricRestriction(text string) (*restriction, error) {
 	if hasChain && chain != "chain" {
 		return nil, EINVAL
 	}
-	serial, err := strconv.ParseInt(keyText, 0, 32)
-	if err != nil {
+	serial, ok := kstrtos32(keyText)
+	if !ok {
 		return nil, EINVAL
 	}
 	r := &restriction{typ: TypeAsymmetric}
@@ -435,4 +435,56 @@ func (s *State) SessionToParent(c *Cred, parent ParentInfo) (int, error) {
 		return -1, err
 	}
 	return 0, nil
+}
+
+// kstrtos32 is the kernel's kstrtos32(s, 0): an optional sign, then
+// hexadecimal after "0x", octal after "0", else decimal, and at most one
+// trailing newline; nothing else (no "0b", "0o" or '_').
+func kstrtos32(s string) (int64, bool) {
+	s = strings.TrimSuffix(s, "\n")
+	neg := false
+	switch {
+	case strings.HasPrefix(s, "-"):
+		neg, s = true, s[1:]
+	case strings.HasPrefix(s, "+"):
+		s = s[1:]
+	}
+	base := 10
+	switch {
+	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X"):
+		base, s = 16, s[2:]
+	case len(s) > 1 && s[0] == '0':
+		base, s = 8, s[1:]
+	}
+	if s == "" {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < len(s); i++ {
+		var d int64
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			d = int64(c - '0')
+		case c >= 'a' && c <= 'f':
+			d = int64(c-'a') + 10
+		case c >= 'A' && c <= 'F':
+			d = int64(c-'A') + 10
+		default:
+			return 0, false
+		}
+		if d >= int64(base) {
+			return 0, false
+		}
+		v = v*int64(base) + d
+		if v > 1<<31 {
+			return 0, false
+		}
+	}
+	if neg {
+		v = -v
+	}
+	if v > 1<<31-1 || v < -(1<<31) {
+		return 0, false
+	}
+	return v, true
 }

@@ -23,7 +23,11 @@ func pkeyParams(info UStr) error {
 
 // PkeyQuery is KEYCTL_PKEY_QUERY (op 24). No emulated key type has
 // asymmetric operations, so a key that is found answers EOPNOTSUPP.
-func (s *State) PkeyQuery(c *Cred, id int32, info UStr) (int, error) {
+func (s *State) PkeyQuery(c *Cred, id int32, reserved int, info UStr) (int, error) {
+	if reserved != 0 {
+		// keyctl(2) dispatch: PKEY_QUERY's third argument must be 0.
+		return -1, EINVAL
+	}
 	if err := pkeyParams(info); err != nil {
 		return -1, err
 	}
@@ -42,5 +46,5 @@ func (s *State) PkeyOp(c *Cred, params []byte, readable bool, info UStr) (int, e
 		return -1, EFAULT
 	}
 	id := int32(binary.LittleEndian.Uint32(params))
-	return s.PkeyQuery(c, id, info)
+	return s.PkeyQuery(c, id, 0, info)
 }

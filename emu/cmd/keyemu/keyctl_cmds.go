@@ -12,6 +12,8 @@ import (
 
 // The subcommands, in keyctl's words. argv[0] is the subcommand's name.
 
+// Divergence: keyctl --version prints keyutils' build string; keyemu says
+// it is keyemu emulating that keyctl.
 func (c *cli) version(argv []string) {
 	fmt.Fprintf(c.stdout, "keyctl from keyutils-1.6.3 (keyemu emulation)\n")
 }
