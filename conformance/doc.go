@@ -99,7 +99,8 @@
 // and puts the old value back when the world closes, or, through a guard
 // process, when the test process dies. The sysctl is the machine's, so
 // such a world runs alone: it waits for every other kernel world to close
-// and no other starts until it has. A scenario with gc-delay waits for
+// and no other starts until it has. If another test process keeps kernel
+// worlds open for more than 30 s, the scenario is skipped instead. A scenario with gc-delay waits for
 // the collector generously: sleep past the deadline with a margin of a
 // second or more, then settle.
 //

@@ -3,6 +3,7 @@
 package conformance
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,6 +122,9 @@ func TestKernelGCDelayWorld(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, err := b.NewWorldConfig(WorldConfig{GCDelay: 3 * time.Second})
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Skip(err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
