@@ -147,13 +147,27 @@ func reportProgram(sc emu.Syscaller, args []string) ([]byte, error) {
 	// output instantiates it: flag U, and not yet I.
 	if pr, ok := sc.(procKeysReader); ok {
 		text, err := pr.ProcKeys()
-		flags := "not listed"
+		flags, auth := "not listed", "not listed"
 		for _, l := range strings.Split(text, "\n") {
-			if pl, perr := parseProcKeysLine(l); perr == nil && pl.serial == key {
+			pl, perr := parseProcKeysLine(l)
+			switch {
+			case perr != nil:
+			case pl.serial == key:
 				flags = pl.flags
+			case pl.typ == ".request_" && strings.HasPrefix(pl.desc, "key:"+strconv.FormatInt(int64(key), 16)+" "):
+				// R9.4: "key:<hex> pid:<pid> ci:<len>"; the pid is the
+				// requester's, a number of the backend's.
+				f := strings.Fields(pl.desc)
+				for i, w := range f {
+					if strings.HasPrefix(w, "pid:") {
+						f[i] = "pid:*"
+					}
+				}
+				auth = pl.flags + " " + pl.perm + " " + strings.Join(f, " ")
 			}
 		}
 		line("proc-keys %k flags", flags, err)
+		line("proc-keys @a", auth, err)
 	}
 	if len(args) == 3 {
 		typ, desc := args[1], args[2]
