@@ -77,9 +77,13 @@ type Thread interface {
 	// clone(CLONE_THREAD) (pthread_create) called by this thread.
 	Clone() (Thread, error)
 
-	// Fork creates a child process, as fork(2) called by this thread, and
-	// returns its only thread. The child is in the world's user namespace
-	// with this thread's credentials.
+	// Fork creates a child process, as fork(2) called by this thread
+	// followed by execve(2) in the child, and returns its only thread. The
+	// child is in the world's user namespace with this thread's
+	// credentials. (The kernel backend's processes are programs, started
+	// that way; the execve makes the saved and filesystem IDs the effective
+	// ones and pins the forked credentials, session keyring included, for
+	// the life of the program, R2.2b.)
 	Fork() (Thread, error)
 
 	// Exec replaces the process's program, as execve(2) called by this

@@ -97,12 +97,17 @@ func (t *emuThread) Clone() (Thread, error) {
 	return &emuThread{w: t.w, t: n}, nil
 }
 
+// Fork is fork(2) followed by execve(2) in the child, as the kernel
+// backend's helpers do: the new program's file pins the child's
+// credentials from before the execve, session keyring included (R2.2b).
 func (t *emuThread) Fork() (Thread, error) {
 	p := t.t.Fork()
 	if p == nil {
 		return nil, errExited
 	}
-	return &emuThread{w: t.w, t: p.Main()}, nil
+	c := p.Main()
+	c.Exec()
+	return &emuThread{w: t.w, t: c}, nil
 }
 
 func (t *emuThread) Exec() error {

@@ -250,10 +250,12 @@ func setErr(rep *wireReply, err error) {
 
 // fork starts a child helper from the calling thread, so that the child's
 // credentials are copies of this thread's (R2.2b, R2.3, R2.4a). Go forks
-// with clone(CLONE_VFORK|CLONE_VM) and the child execs this program at once;
-// for keyrings that is the same as a plain fork, because fork already drops
-// the thread and process keyrings that execve would drop and both keep the
-// session keyring, the request-key default and any assumed authority. A
+// with clone(CLONE_VFORK|CLONE_VM) and the child execs this program at once,
+// so a Fork is fork and execve: fork already drops the thread and process
+// keyrings and both keep the session keyring, the request-key default and
+// any assumed authority, but the execve also sets the saved and filesystem
+// IDs to the effective ones and its open program file pins the forked
+// credentials until the child exits or execs (R2.2b). A
 // spawn also sets the child's groups, gid and uid before execve, as a
 // process manager would.
 func (h *helper) fork(req wireRequest) (int, error) {
