@@ -122,11 +122,8 @@ func (s *State) CloneThread(c *Cred) *Cred {
 func (s *State) Fork(c *Cred) *Cred {
 	n := s.copyCred(c)
 	s.put(n.thread)
-	n.thread = nil
-	if !s.mutant(MutateForkKeepsProcessKeyring) {
-		s.put(n.process)
-		n.process = nil
-	}
+	s.put(n.process)
+	n.thread, n.process = nil, nil
 	return n
 }
 
@@ -144,8 +141,11 @@ func (s *State) Fork(c *Cred) *Cred {
 func (s *State) Exec(c *Cred) (image *Cred) {
 	image = s.copyCred(c)
 	s.put(c.thread)
-	s.put(c.process)
-	c.thread, c.process = nil, nil
+	c.thread = nil
+	if !s.mutant(MutateExecKeepsProcessKeyring) {
+		s.put(c.process)
+		c.process = nil
+	}
 	c.SUID, c.FSUID = c.EUID, c.EUID
 	c.SGID, c.FSGID = c.EGID, c.EGID
 	return image

@@ -20,9 +20,9 @@ const (
 	// MutateSharedThreadKeyring gives a thread made by clone(CLONE_THREAD)
 	// its creator's thread keyring instead of a fresh one (breaks R2.2).
 	MutateSharedThreadKeyring
-	// MutateForkKeepsProcessKeyring lets a forked child keep its parent's
-	// process keyring (breaks R2.3).
-	MutateForkKeepsProcessKeyring
+	// MutateExecKeepsProcessKeyring lets a program keep its process
+	// keyring across execve (breaks R2.3).
+	MutateExecKeepsProcessKeyring
 	// MutateHardErrorWins makes a hard error of a search across the
 	// process keyrings outrank "not found", as the man pages tell it
 	// (breaks R4.4, D11).
@@ -39,7 +39,7 @@ var mutationNames = [...]string{
 	"UserSessionFallbackAlways",
 	"NoQuota",
 	"SharedThreadKeyring",
-	"ForkKeepsProcessKeyring",
+	"ExecKeepsProcessKeyring",
 	"HardErrorWins",
 	"NoDepthLimit",
 }
