@@ -210,10 +210,14 @@ func (d *diffRun) awaitGone(gone []model.Serial) {
 			if l != label {
 				continue
 			}
+			// DESCRIBE alone fails ENOKEY for an invalidated key that is
+			// still alive (R1.24); READ checks permission first.
+			enokey := func(op int) bool {
+				_, err := th.Syscall(emu.SYS_KEYCTL, emu.Int(op), emu.Int(refSerial), emu.Null(), emu.Int(0))
+				return err != nil && emu.ErrnoName(err) == "ENOKEY"
+			}
 			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-				buf := make([]byte, 256)
-				_, err := th.Syscall(emu.SYS_KEYCTL, emu.Int(emu.KEYCTL_DESCRIBE), emu.Int(refSerial), emu.Buffer(buf), emu.Int(len(buf)))
-				if _, isErrno := emu.ErrnoOf(err); isErrno && emu.ErrnoName(err) == "ENOKEY" {
+				if enokey(emu.KEYCTL_DESCRIBE) && enokey(emu.KEYCTL_READ) {
 					break
 				}
 			}
