@@ -256,22 +256,30 @@ func KeyctlProgram(req *KeyRequest, args []string) ([]byte, error) {
 		if err1 != nil || err2 != nil || err3 != nil {
 			return nil, fmt.Errorf("keyctl reject: bad number")
 		}
-		var e int
-		switch args[3] {
-		case "rejected":
-			e = int(model.EKEYREJECTED)
-		case "expired":
-			e = int(model.EKEYEXPIRED)
-		case "revoked":
-			e = int(model.EKEYREVOKED)
-		default:
-			var err error
-			if e, err = num(args[3]); err != nil {
+		e, ok := RejectErrorName(args[3])
+		if !ok {
+			n, err := num(args[3])
+			if err != nil {
 				return nil, fmt.Errorf("keyctl reject: bad error %q", args[3])
 			}
+			e = n
 		}
 		_, err := th.KeyctlInt(KEYCTL_REJECT, key, timeout, e, ring)
 		return nil, err
 	}
 	return nil, fmt.Errorf("keyctl: unsupported command %q", args[0])
+}
+
+// RejectErrorName returns the errno keyctl(1) means by a reject error
+// given by name: "rejected", "expired" or "revoked".
+func RejectErrorName(name string) (int, bool) {
+	switch name {
+	case "rejected":
+		return int(model.EKEYREJECTED), true
+	case "expired":
+		return int(model.EKEYEXPIRED), true
+	case "revoked":
+		return int(model.EKEYREVOKED), true
+	}
+	return 0, false
 }

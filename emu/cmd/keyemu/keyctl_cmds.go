@@ -377,16 +377,9 @@ func (c *cli) reject(argv []string) {
 	}
 	key := c.keyID(argv[1])
 	t := uint32(c.number(argv[2], "timeout", 10))
-	var e uint32
-	switch argv[3] {
-	case "rejected":
-		e = uint32(model.EKEYREJECTED)
-	case "revoked":
-		e = uint32(model.EKEYREVOKED)
-	case "expired":
-		e = uint32(model.EKEYEXPIRED)
-	default:
-		e = uint32(c.number(argv[3], "error", 10))
+	e, ok := emu.RejectErrorName(argv[3])
+	if !ok {
+		e = int(uint32(c.number(argv[3], "error", 10)))
 	}
 	dest := c.keyID(argv[4])
 	// keyctl 1.6.3 names the failed call keyctl_negate here too.
