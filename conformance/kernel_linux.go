@@ -642,25 +642,32 @@ func (t *kernelThread) Fork() (Thread, error) {
 func (t *kernelThread) Exec() error {
 	t.w.mu.Lock()
 	defer t.w.mu.Unlock()
+	_, err := t.reexecLocked(false)
+	return err
+}
+
+// reexecLocked has the helper execve itself (entering a new user namespace
+// first when unshare is set) and switches to the new image's connection;
+// the process, same pid, lives on. It expects t.w.mu held.
+func (t *kernelThread) reexecLocked(unshare bool) (*helperConn, error) {
 	ch := t.w.b.expect(t.p.handle)
-	if _, err := t.do(wireRequest{Op: opExec, NewThread: t.num}); err != nil {
+	if _, err := t.do(wireRequest{Op: opExec, NewThread: t.num, Unshare: unshare}); err != nil {
 		t.w.b.mu.Lock()
 		delete(t.w.b.pending, t.p.handle)
 		t.w.b.mu.Unlock()
-		return err
+		return nil, err
 	}
 	hc, err := t.w.b.wait(t.p.handle, ch)
 	if err != nil {
 		t.w.broken = err
-		return err
+		return nil, err
 	}
-	// The old image's connection: the process (same pid) lives on.
 	_ = t.p.hc.conn.Close()
 	if t.p.hc.pidfd >= 0 {
 		_ = unix.Close(t.p.hc.pidfd)
 	}
 	t.p.hc = hc
-	return nil
+	return hc, nil
 }
 
 func (t *kernelThread) Exit() error {

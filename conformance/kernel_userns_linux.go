@@ -8,8 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/keyemu/keyemu/emu"
 )
 
@@ -24,23 +22,10 @@ func (t *kernelThread) ExecUnshareUser(uidMap, gidMap []emu.IDMap) error {
 	}
 	t.w.mu.Lock()
 	defer t.w.mu.Unlock()
-	ch := t.w.b.expect(t.p.handle)
-	if _, err := t.do(wireRequest{Op: opExec, NewThread: t.num, Unshare: true}); err != nil {
-		t.w.b.mu.Lock()
-		delete(t.w.b.pending, t.p.handle)
-		t.w.b.mu.Unlock()
-		return err
-	}
-	hc, err := t.w.b.wait(t.p.handle, ch)
+	hc, err := t.reexecLocked(true)
 	if err != nil {
-		t.w.broken = err
 		return err
 	}
-	_ = t.p.hc.conn.Close()
-	if t.p.hc.pidfd >= 0 {
-		_ = unix.Close(t.p.hc.pidfd)
-	}
-	t.p.hc = hc
 	if len(uidMap) == 0 && len(gidMap) == 0 {
 		return nil
 	}
