@@ -131,7 +131,9 @@ type Arg struct {
 	n    int
 	s    string
 	b    []byte
-	iov  [][]byte
+	// iov is held by pointer: every call copies its arguments, and IOV
+	// arguments are rare.
+	iov *[][]byte
 }
 
 // Int is an integer argument (an ID, a length, flags, a permission mask).
@@ -153,7 +155,7 @@ func Fault() Arg { return Arg{kind: argFault} }
 
 // IOV is a pointer to an array of iovecs, one per slice, for
 // KEYCTL_INSTANTIATE_IOV; the count travels in its own Int argument.
-func IOV(parts ...[]byte) Arg { return Arg{kind: argIOV, iov: parts} }
+func IOV(parts ...[]byte) Arg { return Arg{kind: argIOV, iov: &parts} }
 
 // IsNull reports whether a is a NULL pointer or the integer 0.
 func (a Arg) IsNull() bool { return a.kind == argNull || (a.kind == argInt && a.n == 0) }

@@ -15,19 +15,19 @@ func bufArg(b []byte) Arg {
 }
 
 func (t *Thread) addKey(keyType, description string, payload []byte, ringid int) (int, error) {
-	return t.call(SYS_ADD_KEY, [5]Arg{String(keyType), String(description), bufArg(payload), Int(len(payload)), Int(ringid)})
+	return t.call(SYS_ADD_KEY, &[5]Arg{String(keyType), String(description), bufArg(payload), Int(len(payload)), Int(ringid)})
 }
 
 func (t *Thread) requestKey(keyType, description, callback string, destRingid int) (int, error) {
-	return t.call(SYS_REQUEST_KEY, [5]Arg{String(keyType), String(description), String(callback), Int(destRingid)})
+	return t.call(SYS_REQUEST_KEY, &[5]Arg{String(keyType), String(description), String(callback), Int(destRingid)})
 }
 
 func (t *Thread) keyctlInt(cmd, arg2, arg3, arg4, arg5 int) (int, error) {
-	return t.call(SYS_KEYCTL, [5]Arg{Int(cmd), Int(arg2), Int(arg3), Int(arg4), Int(arg5)})
+	return t.call(SYS_KEYCTL, &[5]Arg{Int(cmd), Int(arg2), Int(arg3), Int(arg4), Int(arg5)})
 }
 
 func (t *Thread) keyctlBuffer(cmd, arg2 int, buf []byte, arg5 int) (int, error) {
-	return t.call(SYS_KEYCTL, [5]Arg{Int(cmd), Int(arg2), bufArg(buf), Int(len(buf)), Int(arg5)})
+	return t.call(SYS_KEYCTL, &[5]Arg{Int(cmd), Int(arg2), bufArg(buf), Int(len(buf)), Int(arg5)})
 }
 
 func (t *Thread) keyctlString(cmd, id int) (string, error) {
@@ -58,19 +58,19 @@ func (t *Thread) keyctlSetperm(id int, perm uint32) error {
 }
 
 func (t *Thread) keyctlJoinSessionKeyring(name string) (int, error) {
-	return t.call(SYS_KEYCTL, [5]Arg{Int(KEYCTL_JOIN_SESSION_KEYRING), String(name)})
+	return t.call(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_JOIN_SESSION_KEYRING), String(name)})
 }
 
 func (t *Thread) keyctlSearch(ringid int, keyType, description string, destRingid int) (int, error) {
-	return t.call(SYS_KEYCTL, [5]Arg{Int(KEYCTL_SEARCH), Int(ringid), String(keyType), String(description), Int(destRingid)})
+	return t.call(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_SEARCH), Int(ringid), String(keyType), String(description), Int(destRingid)})
 }
 
 func (t *Thread) keyctlRestrictKeyring(ringid int, keyType, restriction string) error {
 	var err error
 	if keyType == "" {
-		_, err = t.call(SYS_KEYCTL, [5]Arg{Int(KEYCTL_RESTRICT_KEYRING), Int(ringid)})
+		_, err = t.call(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_RESTRICT_KEYRING), Int(ringid)})
 	} else {
-		_, err = t.call(SYS_KEYCTL, [5]Arg{Int(KEYCTL_RESTRICT_KEYRING), Int(ringid), String(keyType), String(restriction)})
+		_, err = t.call(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_RESTRICT_KEYRING), Int(ringid), String(keyType), String(restriction)})
 	}
 	return err
 }

@@ -24,7 +24,7 @@ func toSysErr(err error) error {
 // ustr reads a string argument as strncpy_from_user would: NULL and 0 are
 // NULL, other integers and unreadable pointers fault, a buffer is read up
 // to its first NUL (none: the read runs off its end and faults).
-func ustr(a Arg) model.UStr {
+func ustr(a *Arg) model.UStr {
 	switch a.kind {
 	case argString:
 		s, _ := a.StringValue()
@@ -46,7 +46,7 @@ func ustr(a Arg) model.UStr {
 }
 
 // ubuf pairs a pointer argument with its length argument.
-func ubuf(a Arg, n Arg) model.UBuf {
+func ubuf(a, n *Arg) model.UBuf {
 	length := n.IntValue()
 	if length < 0 {
 		length = math.MaxInt64
@@ -68,10 +68,10 @@ func ubuf(a Arg, n Arg) model.UBuf {
 }
 
 // uint32Arg narrows an unsigned argument as the kernel's prototype does.
-func uint32Arg(a Arg) uint32 { return uint32(a.IntValue()) }
+func uint32Arg(a *Arg) uint32 { return uint32(a.IntValue()) }
 
 // serialArg narrows an argument to key_serial_t.
-func serialArg(a Arg) int32 { return int32(a.IntValue()) }
+func serialArg(a *Arg) int32 { return int32(a.IntValue()) }
 
 // Syscall performs one system call on t with C argument semantics: nr is
 // SYS_ADD_KEY, SYS_REQUEST_KEY or SYS_KEYCTL; missing arguments are 0.
@@ -82,13 +82,13 @@ func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
 		args = args[:len(a)]
 	}
 	copy(a[:], args)
-	return t.call(nr, a)
+	return t.call(nr, &a)
 }
 
 // call is Syscall with its arguments in an array, which keeps them off the
 // heap on the hot path. An operation that must wait for a key under
 // construction waits without the lock and is repeated (R1.17).
-func (t *Thread) call(nr int, a [5]Arg) (int, error) {
+func (t *Thread) call(nr int, a *[5]Arg) (int, error) {
 	s := t.proc.sys
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -131,20 +131,21 @@ func (t *Thread) call(nr int, a [5]Arg) (int, error) {
 	}
 }
 
-func (t *Thread) dispatchLocked(nr int, a [5]Arg) (int, error) {
+func (t *Thread) dispatchLocked(nr int, a *[5]Arg) (int, error) {
 	switch nr {
 	case SYS_ADD_KEY:
-		return t.proc.sys.m.AddKey(t.cred, ustr(a[0]), ustr(a[1]), ubuf(a[2], a[3]), serialArg(a[4]))
+		return t.proc.sys.m.AddKey(t.cred, ustr(&a[0]), ustr(&a[1]), ubuf(&a[2], &a[3]), serialArg(&a[4]))
 	case SYS_REQUEST_KEY:
-		return t.requestKeyLocked(ustr(a[0]), ustr(a[1]), ustr(a[2]), serialArg(a[3]))
+		return t.requestKeyLocked(ustr(&a[0]), ustr(&a[1]), ustr(&a[2]), serialArg(&a[3]))
 	case SYS_KEYCTL:
-		return t.keyctlLocked(int32(a[0].IntValue()), a[1], a[2], a[3], a[4])
+		return t.keyctlLocked(int32(a[0].IntValue()), a)
 	}
 	return -1, model.ENOSYS
 }
 
 // keyctlLocked dispatches keyctl(2) as security/keys/keyctl.c does.
-func (t *Thread) keyctlLocked(op int32, a2, a3, a4, a5 Arg) (int, error) {
+func (t *Thread) keyctlLocked(op int32, a *[5]Arg) (int, error) {
+	a2, a3, a4, a5 := &a[1], &a[2], &a[3], &a[4]
 	m := t.proc.sys.m
 	c := t.cred
 	switch op {
@@ -161,7 +162,8 @@ func (t *Thread) keyctlLocked(op int32, a2, a3, a4, a5 Arg) (int, error) {
 	case KEYCTL_SETPERM:
 		return m.Setperm(c, serialArg(a2), uint32Arg(a3))
 	case KEYCTL_DESCRIBE:
-		return m.Describe(c, serialArg(a2), ubuf(a3, Int(int(uint32Arg(a4)))))
+		n := Int(int(uint32Arg(a4)))
+		return m.Describe(c, serialArg(a2), ubuf(a3, &n))
 	case KEYCTL_CLEAR:
 		return m.Clear(c, serialArg(a2))
 	case KEYCTL_LINK:
@@ -220,7 +222,7 @@ func (t *Thread) keyctlLocked(op int32, a2, a3, a4, a5 Arg) (int, error) {
 
 // gatherIOV reads an iovec array argument (import_iovec): more than
 // UIO_MAXIOV entries is EINVAL, an unreadable array EFAULT.
-func gatherIOV(a Arg, count uint32) (model.UBuf, error) {
+func gatherIOV(a *Arg, count uint32) (model.UBuf, error) {
 	if a.IsNull() {
 		count = 0
 	}
@@ -230,11 +232,11 @@ func gatherIOV(a Arg, count uint32) (model.UBuf, error) {
 	if count == 0 {
 		return model.Buf(nil), nil
 	}
-	if a.kind != argIOV || uint32(len(a.iov)) < count {
+	if a.kind != argIOV || uint32(len(*a.iov)) < count {
 		return model.UBuf{}, model.EFAULT
 	}
 	var data []byte
-	for _, p := range a.iov[:count] {
+	for _, p := range (*a.iov)[:count] {
 		data = append(data, p...)
 	}
 	return model.Buf(data), nil
