@@ -25,11 +25,11 @@ func TestKernel(t *testing.T) {
 
 // TestEmulator checks the emulator against the kernel's expected outputs.
 func TestEmulator(t *testing.T) {
-	conformance.RunDir(t, conformance.Emulator(emu.Config{}), "testdata")
+	conformance.RunDir(t, conformance.Emulator(emu.Config{CheckCaches: true}), "testdata")
 }
 
 // TestRunEmbedded runs the corpus compiled into the package, as an outside
 // implementation would through conformance.Run.
 func TestRunEmbedded(t *testing.T) {
-	conformance.Run(t, conformance.Emulator(emu.Config{}))
+	conformance.Run(t, conformance.Emulator(emu.Config{CheckCaches: true}))
 }

@@ -48,9 +48,9 @@ func TestDifferential(t *testing.T) {
 	ref, why := tryKernel(t)
 	if ref == nil {
 		t.Logf("%s; comparing the emulator with itself under another serial seed", why)
-		ref = Emulator(emu.Config{Seed: 0x5eed})
+		ref = Emulator(emu.Config{Seed: 0x5eed, CheckCaches: true})
 	}
-	other := Emulator(emu.Config{})
+	other := Emulator(emu.Config{CheckCaches: true})
 	n, p := max(*diffSequences, 1), max(*diffParallel, 1)
 	p = min(p, n)
 	// rapid takes its number of checks from a flag; each parallel check

@@ -141,7 +141,7 @@ func runFuzzSyscall(t *testing.T, data []byte, detail bool) int {
 // fuzzWorld builds the pre-made world: three users, a shared named session,
 // nested keyrings and a few keys, every anchor created.
 func fuzzWorld(t *testing.T) *world {
-	w := &world{sys: New(Config{MaxKeys: 30, MaxBytes: 1000})}
+	w := &world{sys: New(Config{MaxKeys: 30, MaxBytes: 1000, CheckCaches: true})}
 	alice := w.sys.NewProcess(Creds{UID: 1000, GID: 1000})
 	bob := w.sys.NewProcess(Creds{UID: 1001, GID: 1001, Groups: []uint32{1000}})
 	root := w.sys.NewProcess(Creds{UID: 0, GID: 0})

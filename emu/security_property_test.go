@@ -112,7 +112,7 @@ func possessedBy(u *secUser, session *secKey) map[*secKey]bool {
 // /proc/keys grant exactly what R6.2 with possession (R4.7) allows.
 func TestPropertyPermissions(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		sys := emu.New(emu.Config{})
+		sys := emu.New(emu.Config{CheckCaches: true})
 		users := []*secUser{
 			{uid: 0, gid: 0},
 			{uid: 1000, gid: 1000},
@@ -321,7 +321,7 @@ func procSerials(proc string) map[int]bool {
 func TestPropertyQuota(t *testing.T) {
 	const maxKeys, maxBytes = 6, 120
 	rapid.Check(t, func(t *rapid.T) {
-		sys := emu.New(emu.Config{MaxKeys: maxKeys, MaxBytes: maxBytes})
+		sys := emu.New(emu.Config{MaxKeys: maxKeys, MaxBytes: maxBytes, CheckCaches: true})
 		uids := []uint32{1000, 1001}
 		root := sys.NewProcess(emu.Creds{UID: 0, GID: 0}).Main()
 		var threads []*emu.Thread

@@ -108,7 +108,7 @@ func noise(sys *emu.System, th *emu.Thread, r *rand.Rand) {
 // of its log: operations on a thread's own keyring commute with the rest.
 func TestStressConcurrentThreads(t *testing.T) {
 	const procs, perProc, steps = 8, 8, 150
-	cfg := emu.Config{MaxKeys: 100000, MaxBytes: 10000000}
+	cfg := emu.Config{MaxKeys: 100000, MaxBytes: 10000000, CheckCaches: true}
 	sys := emu.New(cfg)
 	var threads []*emu.Thread
 	for p := 0; p < procs; p++ {

@@ -44,6 +44,10 @@ type Config struct {
 	// test suites (package conformance checks that its scenarios catch
 	// each one); zero in every real use.
 	Mutations model.Mutation
+	// CheckCaches recomputes every cached answer of the model (the
+	// possession of a key looked up by serial) and panics when the cache
+	// disagrees; for tests, at the cost of what the caches save.
+	CheckCaches bool
 	// RequestKey stands in for /sbin/request-key: it is run, as a new
 	// emulated process, when request_key(2) with a callout finds nothing
 	// (R5.4c). Nil is a system without /sbin/request-key: the key is
@@ -93,6 +97,7 @@ func New(cfg Config) *System {
 			Start:                   cfg.Start,
 			Seed:                    cfg.Seed,
 			Mutations:               cfg.Mutations,
+			CheckCaches:             cfg.CheckCaches,
 		}),
 		nextPID: 100,
 		procs:   make(map[int]*Process),

@@ -22,6 +22,7 @@ func (s *State) installThreadKeyring(c *Cred) error {
 		return err
 	}
 	c.thread = k
+	s.changed()
 	return nil
 }
 
@@ -43,6 +44,7 @@ func (s *State) installProcessKeyring(c *Cred) error {
 		return err
 	}
 	c.process = k
+	s.changed()
 	return nil
 }
 
@@ -65,6 +67,7 @@ func (s *State) installSessionKeyring(c *Cred, ring *Key) error {
 	}
 	s.put(c.session)
 	c.session = ring
+	s.changed()
 	return nil
 }
 

@@ -23,6 +23,8 @@ type Cred struct {
 	// names caches userKeyringNames for the UID and namespace it was
 	// computed in, so that resolving @u and @us allocates nothing.
 	names userKeyringNameCache
+	// poss caches possessed() for the keys this cred looked up last.
+	poss possCache
 }
 
 // NewCred returns the credentials of a process started with no keyrings at
@@ -108,6 +110,7 @@ func (s *State) uidRelease(uid UID) {
 // thread with CLONE_THREAD: the same process and session keyrings, and a
 // fresh thread keyring if c has one (R2.2c, D5).
 func (s *State) CloneThread(c *Cred) *Cred {
+	defer s.changed()
 	n := s.copyCred(c)
 	if c.thread != nil && !s.mutant(MutateSharedThreadKeyring) {
 		s.put(n.thread)
@@ -120,6 +123,7 @@ func (s *State) CloneThread(c *Cred) *Cred {
 // Fork returns the credentials of a child process: the session keyring is
 // shared, the thread and process keyrings are not (R2.2b, R2.3, R2.4a).
 func (s *State) Fork(c *Cred) *Cred {
+	defer s.changed()
 	n := s.copyCred(c)
 	s.put(n.thread)
 	s.put(n.process)
@@ -139,6 +143,7 @@ func (s *State) Fork(c *Cred) *Cred {
 // the keyrings execve drops from c stay alive and answer by serial until
 // then (R2.2b, R2.3). The caller releases them with ReleaseCred.
 func (s *State) Exec(c *Cred) (image *Cred) {
+	defer s.changed()
 	image = s.copyCred(c)
 	s.put(c.thread)
 	c.thread = nil
@@ -153,6 +158,7 @@ func (s *State) Exec(c *Cred) (image *Cred) {
 
 func (s *State) copyCred(c *Cred) *Cred {
 	n := *c
+	n.poss = possCache{}
 	n.Groups = append([]GID(nil), c.Groups...)
 	s.get(n.thread)
 	s.get(n.process)
@@ -165,6 +171,7 @@ func (s *State) copyCred(c *Cred) *Cred {
 // ReleaseCred drops everything c holds, as when the last task using the
 // credentials exits.
 func (s *State) ReleaseCred(c *Cred) {
+	defer s.changed()
 	s.put(c.thread)
 	s.put(c.process)
 	s.put(c.session)
@@ -180,6 +187,7 @@ func (s *State) ReleaseCred(c *Cred) {
 // owner follows the filesystem UID (R2.2a); the session keyring is kept
 // (R2.4a).
 func (s *State) Setresuid(c *Cred, r, e, sv int64) error {
+	defer s.changed()
 	ids := [3]int64{r, e, sv}
 	var k [3]UID
 	for i, v := range ids {
@@ -226,6 +234,7 @@ func (s *State) Setresuid(c *Cred, r, e, sv int64) error {
 
 // Setresgid changes c's group IDs as setresgid(2) does.
 func (s *State) Setresgid(c *Cred, r, e, sv int64) error {
+	defer s.changed()
 	ids := [3]int64{r, e, sv}
 	var k [3]GID
 	for i, v := range ids {
@@ -263,6 +272,7 @@ func (s *State) Setresgid(c *Cred, r, e, sv int64) error {
 
 // Setgroups replaces the supplementary groups; it needs CAP_SETGID (EPERM).
 func (s *State) Setgroups(c *Cred, groups []uint32) error {
+	defer s.changed()
 	if !c.nsCapable() {
 		return EPERM
 	}
@@ -283,6 +293,7 @@ func (s *State) Setgroups(c *Cred, groups []uint32) error {
 // is dropped (R5.4d), and the task has every capability in its new
 // namespace.
 func (s *State) EnterUserNS(c *Cred, ns *UserNS) {
+	defer s.changed()
 	s.put(c.auth)
 	c.auth = nil
 	c.NS = ns

@@ -25,6 +25,7 @@ func (s *State) dead(k *Key, now int64) bool {
 // references are destroyed. Keys whose last reference went away were
 // destroyed already (R8.3).
 func (s *State) Collect() {
+	defer s.changed()
 	now := s.sec()
 	var rings []*Key
 	var next int64
@@ -52,6 +53,7 @@ func (s *State) Collect() {
 			}
 			return true
 		})
+		s.changed()
 		for _, l := range doomed {
 			// R7.4: keyring_gc() (security/keys/keyring.c) edits the index
 			// without key_payload_reserve(), so the 4 bytes of a link the

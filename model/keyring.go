@@ -79,6 +79,7 @@ func (s *State) linkCommit(ring *Key, k *Key) {
 	if ring.ring.links == nil {
 		ring.ring.links = s.newRingTree()
 	}
+	s.changed()
 	old, replaced := ring.ring.links.ReplaceOrInsert(mkLink(k.typ, k.desc, s.get(k)))
 	if replaced {
 		s.put(old.key)
@@ -172,6 +173,7 @@ func (s *State) keyUnlink(ring, k *Key) error {
 	if !ok {
 		return ENOENT
 	}
+	s.changed()
 	_ = s.payloadReserve(ring, ring.datalen-linkBytes)
 	s.put(old.key)
 	return nil
@@ -195,6 +197,7 @@ func (s *State) clearLinks(ring *Key) {
 		keys = append(keys, l.key)
 		return true
 	})
+	s.changed()
 	ring.ring.links.Clear(true)
 	_ = s.payloadReserve(ring, 0)
 	for _, k := range keys {

@@ -3,6 +3,7 @@ package model
 // AddKey is add_key(2) (R5.2): create a key in keyring ringid, or update
 // the same-named key already linked there. It returns the key's serial.
 func (s *State) AddKey(c *Cred, typeArg, descArg UStr, payload UBuf, ringid int32) (int, error) {
+	defer s.changed()
 	// Step 1: the payload size limit comes before anything else.
 	if payload.Len < 0 || payload.Len > 1024*1024-1 {
 		return -1, EINVAL

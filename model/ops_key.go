@@ -20,6 +20,7 @@ func (s *State) GetKeyringID(c *Cred, id int32, create bool) (int, error) {
 // Update is KEYCTL_UPDATE (op 2, D16): the payload limit is one page;
 // negative keys fail with their error; keyrings cannot be updated.
 func (s *State) Update(c *Cred, id int32, payload UBuf) (int, error) {
+	defer s.changed()
 	if payload.Len < 0 || payload.Len > pageSize {
 		return -1, EINVAL
 	}
@@ -50,6 +51,7 @@ func (s *State) Update(c *Cred, id int32, payload UBuf) (int, error) {
 
 // Revoke is KEYCTL_REVOKE (op 3): Write, or Setattr when Write is refused.
 func (s *State) Revoke(c *Cred, id int32) (int, error) {
+	defer s.changed()
 	ref, err := s.lookupUserKey(c, id, 0, NeedWrite)
 	if err == EACCES {
 		ref, err = s.lookupUserKey(c, id, 0, NeedSetattr)
@@ -95,6 +97,7 @@ func (s *State) revoke(k *Key) {
 // a change of owner, or a group the caller is not in, needs CAP_SYS_ADMIN;
 // a new owner takes over the key's quota charge (R7.6).
 func (s *State) Chown(c *Cred, id int32, user, group uint32) (int, error) {
+	defer s.changed()
 	uid, uok := c.NS.MakeKUID(user)
 	gid, gok := c.NS.MakeKGID(group)
 	if user != uint32(InvalidUID) && !uok {
@@ -150,6 +153,7 @@ func (s *State) Chown(c *Cred, id int32, user, group uint32) (int, error) {
 // Setperm is KEYCTL_SETPERM (op 5): Setattr through the mask, then owner
 // or CAP_SYS_ADMIN (R6.3).
 func (s *State) Setperm(c *Cred, id int32, perm uint32) (int, error) {
+	defer s.changed()
 	if Perm(perm)&^permValid != 0 {
 		return -1, EINVAL
 	}
@@ -308,6 +312,7 @@ func (s *State) KeyringSerials(k *Key) []Serial {
 // SetTimeout is KEYCTL_SET_TIMEOUT (op 15, D17): 0 means never; negative
 // keys are accepted.
 func (s *State) SetTimeout(c *Cred, id int32, timeout uint32) (int, error) {
+	defer s.changed()
 	ref, err := s.lookupWithAuthOverride(c, id, lookupCreate|lookupPartial, NeedSetattr)
 	if err != nil {
 		return -1, err
@@ -359,6 +364,7 @@ func (s *State) GetSecurity(c *Cred, id int32, buf UBuf) (int, error) {
 // Invalidate is KEYCTL_INVALIDATE (op 21): Search permission; the key is
 // unlinked everywhere by an immediate collector pass (R1.22, R4.5).
 func (s *State) Invalidate(c *Cred, id int32) (int, error) {
+	defer s.changed()
 	ref, err := s.lookupUserKey(c, id, 0, NeedSearch)
 	if err != nil {
 		return -1, err

@@ -10,6 +10,7 @@ import (
 // caller's namespace with that name that grants Search without possession,
 // else creates one (perm 0x3f130000). Joining one's own session returns 0.
 func (s *State) JoinSessionKeyring(c *Cred, name UStr) (int, error) {
+	defer s.changed()
 	if name.Null {
 		if err := s.installSessionKeyring(c, nil); err != nil {
 			return -1, err
@@ -63,6 +64,7 @@ func (s *State) findKeyringByName(c *Cred, name string) *Key {
 
 // Clear is KEYCTL_CLEAR (op 7).
 func (s *State) Clear(c *Cred, id int32) (int, error) {
+	defer s.changed()
 	ref, err := s.lookupUserKey(c, id, lookupCreate, NeedWrite)
 	if err != nil {
 		return -1, err
@@ -80,6 +82,7 @@ func (s *State) Clear(c *Cred, id int32) (int, error) {
 // Link is KEYCTL_LINK (op 8): the keyring is looked up first (Write), then
 // the key (Link), both with CREATE.
 func (s *State) Link(c *Cred, id, ringid int32) (int, error) {
+	defer s.changed()
 	ringRef, err := s.lookupUserKey(c, ringid, lookupCreate, NeedWrite)
 	if err != nil {
 		return -1, err
@@ -99,6 +102,7 @@ func (s *State) Link(c *Cred, id, ringid int32) (int, error) {
 // Unlink is KEYCTL_UNLINK (op 9): the key needs no permission and may be
 // revoked, expired, negative or invalidated (R op 9).
 func (s *State) Unlink(c *Cred, id, ringid int32) (int, error) {
+	defer s.changed()
 	ringRef, err := s.lookupUserKey(c, ringid, 0, NeedWrite)
 	if err != nil {
 		return -1, err
@@ -168,6 +172,7 @@ func (s *State) Search(c *Cred, ringid int32, typeArg, descArg UStr, dest int32)
 // Move is KEYCTL_MOVE (op 30): unlink from one keyring and link into
 // another atomically; KEYCTL_MOVE_EXCL refuses to displace (EEXIST).
 func (s *State) Move(c *Cred, id, from, to int32, flags uint32) (int, error) {
+	defer s.changed()
 	const moveExcl = 1
 	if flags&^moveExcl != 0 {
 		return -1, EINVAL
@@ -226,6 +231,7 @@ func (s *State) Move(c *Cred, id, from, to int32, flags uint32) (int, error) {
 // restriction make the keyring refuse every addition; exactly one NULL is
 // EINVAL; a type that cannot restrict is ENOENT, an unknown one ENOKEY.
 func (s *State) RestrictKeyring(c *Cred, id int32, typeArg, restrArg UStr) (int, error) {
+	defer s.changed()
 	ref, err := s.lookupUserKey(c, id, 0, NeedSetattr)
 	if err != nil {
 		return -1, err
@@ -322,6 +328,7 @@ func (s *State) parseAsymmetricRestriction(text string) (*restriction, error) {
 // "_persistent.<uid>" in the namespace's register, link it into dest and
 // reset its timeout.
 func (s *State) GetPersistent(c *Cred, user uint32, dest int32) (int, error) {
+	defer s.changed()
 	uid := c.UID
 	if user != uint32(InvalidUID) {
 		var ok bool
@@ -377,6 +384,7 @@ func (s *State) GetPersistent(c *Cred, user uint32, dest int32) (int, error) {
 // setting; 1 and 2 create the thread or process keyring; 6 and unknown
 // values are EINVAL. It returns the previous setting.
 func (s *State) SetReqkeyKeyring(c *Cred, n int32) (int, error) {
+	defer s.changed()
 	old := int(c.jit)
 	switch n {
 	case -1:
@@ -412,6 +420,7 @@ type ParentInfo struct {
 // parent's, subject to the kernel's EPERM conditions. The kernel applies
 // it when the parent next returns to userspace; the model applies it now.
 func (s *State) SessionToParent(c *Cred, parent ParentInfo) (int, error) {
+	defer s.changed()
 	ref, err := s.lookupUserKey(c, specSession, 0, NeedLink)
 	if err != nil {
 		return -1, err

@@ -23,6 +23,7 @@ func (s *State) instantiationAuthKey(c *Cred, id int32) (*Key, error) {
 // authority; a negative ID is EINVAL; otherwise the authorisation key for
 // id must be reachable from the caller's keyrings.
 func (s *State) AssumeAuthority(c *Cred, id int32) (int, error) {
+	defer s.changed()
 	if id < 0 {
 		return -1, EINVAL
 	}
@@ -149,6 +150,7 @@ func (s *State) PutKey(k *Key) { s.put(k) }
 
 // construct is construct_key_and_link() up to the upcall.
 func (s *State) construct(c *Cred, typ *KeyType, desc, callout string, dest *Key) (*Construction, error) {
+	defer s.changed()
 	dest, err := s.constructDestKeyring(c, dest)
 	if err != nil {
 		return nil, err
@@ -303,6 +305,7 @@ func (s *State) releaseConstruction(cons *Construction) {
 // root of the initial namespace, no thread or process keyring, the
 // "_req.<serial>" session keyring, request-key default 1 (R5.4c step 4).
 func (s *State) HelperCred(cons *Construction) *Cred {
+	defer s.changed()
 	h := s.NewCred(0, 0, nil, s.initNS)
 	h.session = s.get(cons.Session)
 	h.jit = 1
@@ -317,6 +320,7 @@ func (s *State) HelperCred(cons *Construction) *Cred {
 // key's own result: the failure to run the helper, or ENOKEY when the
 // helper left the key unfinished or invalid (call_sbin_request_key).
 func (s *State) FinishConstruction(cons *Construction, helperErr error) error {
+	defer s.changed()
 	if cons.Key == nil {
 		panic("model: construction finished twice")
 	}
@@ -420,6 +424,7 @@ func (s *State) assumedAuthority(c *Cred, id int32) (*Key, error) {
 // only under the assumed authority for id; on success the authority is
 // invalidated and dropped.
 func (s *State) Instantiate(c *Cred, id int32, payload UBuf, ringid int32) (int, error) {
+	defer s.changed()
 	if payload.Len < 0 || payload.Len > 1024*1024-1 {
 		return -1, EINVAL
 	}
@@ -476,6 +481,7 @@ func (s *State) Instantiate(c *Cred, id int32, payload UBuf, ringid int32) (int,
 // the error must be a real errno (not 0, not >= 4095, not a restart code),
 // checked before the authority (Ex-39).
 func (s *State) Reject(c *Cred, id int32, timeout, e uint32, ringid int32) (int, error) {
+	defer s.changed()
 	if e == 0 || e >= 4095 || e == 512 || e == 513 || e == 514 || e == 516 {
 		return -1, EINVAL
 	}

@@ -1,5 +1,7 @@
 package model
 
+import "fmt"
+
 type searchFlags uint8
 
 // Search flags (KEYRING_SEARCH_*).
@@ -253,11 +255,64 @@ func (s *State) searchProcessKeyrings(ctx *searchCtx) (*Key, error) {
 
 // possessed reports whether a search of c's process keyrings reaches k
 // itself: permission checks on, state checks off, depth limit on (R4.7c).
+//
+// The answer is a function of the whole state, and a lookup by serial asks
+// it every time: it is cached per cred, for the last few keys, while no
+// change has happened since (State.gen). An explanation recomputes it, so
+// that its trail shows the search.
 func (s *State) possessed(c *Cred, k *Key) bool {
 	if s.mutant(MutateIgnorePossession) {
 		return false
 	}
+	if s.trace != nil {
+		return s.searchPossessed(c, k)
+	}
+	if v, ok := c.poss.get(s.gen, k); ok {
+		if s.cfg.CheckCaches && v != s.searchPossessed(c, k) {
+			panic(fmt.Sprintf("model: stale possession cache for key %d", k.serial))
+		}
+		return v
+	}
+	v := s.searchPossessed(c, k)
+	c.poss.put(s.gen, k, v)
+	return v
+}
+
+func (s *State) searchPossessed(c *Cred, k *Key) bool {
 	ctx := searchCtx{cred: c, typ: k.typ, desc: k.desc, target: k, flags: searchRecurse}
 	_, err := s.searchProcessKeyrings(&ctx)
 	return err == nil
+}
+
+// possCache holds possessed() answers computed under one State.gen, for up
+// to len(keys) keys, the oldest replaced first.
+type possCache struct {
+	gen  uint64
+	n    uint8
+	next uint8
+	keys [4]*Key
+	vals [4]bool
+}
+
+func (p *possCache) get(gen uint64, k *Key) (bool, bool) {
+	if p.gen != gen {
+		return false, false
+	}
+	for i := uint8(0); i < p.n; i++ {
+		if p.keys[i] == k {
+			return p.vals[i], true
+		}
+	}
+	return false, false
+}
+
+func (p *possCache) put(gen uint64, k *Key, v bool) {
+	if p.gen != gen {
+		*p = possCache{gen: gen}
+	}
+	p.keys[p.next], p.vals[p.next] = k, v
+	p.next = (p.next + 1) % uint8(len(p.keys))
+	if p.n < uint8(len(p.keys)) {
+		p.n++
+	}
 }

@@ -50,6 +50,9 @@ type Config struct {
 	// Mutations switches on deliberately wrong behaviours, for testing
 	// test suites; zero in every real use.
 	Mutations Mutation
+	// CheckCaches recomputes every cached result and panics when the
+	// cache disagrees, for tests; it costs the time the caches save.
+	CheckCaches bool
 }
 
 // DefaultStart is the clock's starting point when Config.Start is zero.
@@ -101,7 +104,15 @@ type State struct {
 	// gcAt is the earliest time at which Collect has timed work to do;
 	// zero when nothing is scheduled.
 	gcAt int64
+	// gen counts changes: every exported method that may change the
+	// state bumps it when it returns, and so does every change of links,
+	// keys or installed keyrings as it happens. Results cached under one
+	// gen (the possession of a key, Cred.poss) are valid while it holds.
+	gen uint64
 }
+
+// changed ends every cached result (State.gen).
+func (s *State) changed() { s.gen++ }
 
 type serialEntry struct {
 	serial Serial
@@ -154,6 +165,7 @@ func (s *State) Now() time.Time { return s.now }
 // SetTime moves the clock. Time never goes backwards; an earlier t is
 // ignored.
 func (s *State) SetTime(t time.Time) {
+	defer s.changed()
 	if t.After(s.now) {
 		s.now = t
 	}
@@ -176,12 +188,14 @@ func (s *State) KeyBySerial(id Serial) (*Key, bool) {
 
 // indexKey enters k in the serial indexes.
 func (s *State) indexKey(k *Key) {
+	s.changed()
 	s.serials.ReplaceOrInsert(serialEntry{serial: k.serial, key: k})
 	s.byserial[k.serial] = k
 }
 
 // unindexKey removes k from the serial indexes.
 func (s *State) unindexKey(k *Key) {
+	s.changed()
 	s.serials.Delete(serialEntry{serial: k.serial})
 	delete(s.byserial, k.serial)
 }

@@ -30,6 +30,7 @@ func (ns *UserNS) Owner() UID { return ns.owner }
 // in the parent's IDs, as written to /proc/PID/uid_map: an empty extent
 // fails EINVAL, one whose parent IDs have no kernel ID EPERM.
 func (s *State) NewUserNS(parent *UserNS, owner UID, uidMap, gidMap []IDMapping) (*UserNS, error) {
+	defer s.changed()
 	ns := &UserNS{parent: parent, owner: owner, names: make(map[string][]*Key)}
 	for _, m := range uidMap {
 		if m.Count == 0 {
