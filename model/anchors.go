@@ -117,6 +117,9 @@ func (s *State) lookUpUserKeyrings(c *Cred) (uidRing, sesRing *Key, err error) {
 	if s.cfg.Profile == ProfileLegacy {
 		return s.lookUpUserKeyringsLegacy(c)
 	}
+	if u, us, ok := s.cachedUserKeyrings(c); ok {
+		return s.get(u), s.get(us), nil
+	}
 	reg, err := s.userRegister(c.NS)
 	if err != nil {
 		return nil, nil, err
@@ -145,7 +148,40 @@ func (s *State) lookUpUserKeyrings(c *Cred) (uidRing, sesRing *Key, err error) {
 		s.put(uidRing)
 		return nil, nil, err
 	}
+	if s.trace == nil {
+		c.userRings = userRingsCache{gen: s.gen, uid: uidRing, ses: sesRing}
+	}
 	return uidRing, sesRing, nil
+}
+
+// userRingsCache holds what lookUpUserKeyrings found for a cred while
+// State.gen holds: the answer of two register searches is a function of
+// the state.
+type userRingsCache struct {
+	gen      uint64
+	uid, ses *Key
+}
+
+// cachedUserKeyrings returns the cached answer of lookUpUserKeyrings for
+// c, when there is one; an explanation always searches, so that its trail
+// shows the search.
+func (s *State) cachedUserKeyrings(c *Cred) (uid, ses *Key, ok bool) {
+	rc := c.userRings
+	if rc.uid == nil || rc.gen != s.gen || s.trace != nil {
+		return nil, nil, false
+	}
+	if s.cfg.CheckCaches {
+		reg := c.NS.userReg
+		uname, sname := userKeyringNames(c)
+		u, uerr := s.registerFind(c, reg, uname)
+		us, serr := s.registerFind(c, reg, sname)
+		if uerr != nil || serr != nil || u != rc.uid || us != rc.ses {
+			panic("model: stale user keyring cache")
+		}
+		s.put(u)
+		s.put(us)
+	}
+	return rc.uid, rc.ses, true
 }
 
 // registerFind is keyring_search(reg, "keyring", name, false): a direct,

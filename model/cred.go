@@ -25,6 +25,8 @@ type Cred struct {
 	names userKeyringNameCache
 	// poss caches possessed() for the keys this cred looked up last.
 	poss possCache
+	// userRings caches lookUpUserKeyrings.
+	userRings userRingsCache
 }
 
 // NewCred returns the credentials of a process started with no keyrings at
@@ -158,7 +160,7 @@ func (s *State) Exec(c *Cred) (image *Cred) {
 
 func (s *State) copyCred(c *Cred) *Cred {
 	n := *c
-	n.poss = possCache{}
+	n.poss, n.userRings = possCache{}, userRingsCache{}
 	n.Groups = append([]GID(nil), c.Groups...)
 	s.get(n.thread)
 	s.get(n.process)

@@ -11,10 +11,10 @@ import (
 // fingerprints exactly when their Dumps are equal; it costs a fraction of
 // Dump, for tests that compare a State before and after every call.
 func (s *State) AppendFingerprint(b []byte) []byte {
-	b = binary.AppendVarint(b, int64(s.serials.Len()))
+	b = binary.AppendVarint(b, int64(len(s.byserial)))
 	var links []int
-	s.serials.Ascend(func(e serialEntry) bool {
-		b, links = appendKeyFingerprint(b, e.key, links)
+	s.ascendSerials(func(k *Key) bool {
+		b, links = appendKeyFingerprint(b, k, links)
 		return true
 	})
 	uids := make([]int, 0, len(s.users))

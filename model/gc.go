@@ -1,5 +1,10 @@
 package model
 
+import (
+	"cmp"
+	"slices"
+)
+
 // scheduleGC arms the collector's timer for at (seconds), keeping the
 // earliest (R8.1).
 func (s *State) scheduleGC(at int64) {
@@ -29,8 +34,7 @@ func (s *State) Collect() {
 	now := s.sec()
 	var rings []*Key
 	var next int64
-	s.serials.Ascend(func(e serialEntry) bool {
-		k := e.key
+	for _, k := range s.byserial {
 		if k.ring != nil && k.ring.links != nil {
 			rings = append(rings, k)
 		}
@@ -39,8 +43,9 @@ func (s *State) Collect() {
 				next = at
 			}
 		}
-		return true
-	})
+	}
+	// The kernel's collector walks the keyrings in serial order.
+	slices.SortFunc(rings, func(a, b *Key) int { return cmp.Compare(a.serial, b.serial) })
 	s.gcAt = next
 	for _, ring := range rings {
 		if !ring.alive() || ring.ring.links == nil {

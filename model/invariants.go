@@ -20,8 +20,10 @@ import (
 //     charge modulo 2^16 (R7.4);
 //   - no keyring is reachable from itself.
 func (s *State) CheckInvariants() error {
-	if len(s.byserial) != s.serials.Len() {
-		return fmt.Errorf("the serial map holds %d keys, the serial tree %d", len(s.byserial), s.serials.Len())
+	for serial, k := range s.byserial {
+		if serial != k.serial {
+			return fmt.Errorf("key %d indexed under serial %d", k.serial, serial)
+		}
 	}
 	refs := make(map[*Key]int32)
 	addRef := func(k *Key) {
@@ -36,14 +38,7 @@ func (s *State) CheckInvariants() error {
 		err = fmt.Errorf(format, args...)
 		return false
 	}
-	s.serials.Ascend(func(e serialEntry) bool {
-		k := e.key
-		if e.serial != k.serial {
-			return fail("key %d indexed under serial %d", k.serial, e.serial)
-		}
-		if s.byserial[e.serial] != k {
-			return fail("key %d is missing from the serial map", k.serial)
-		}
+	s.ascendSerials(func(k *Key) bool {
 		if !k.alive() {
 			return fail("key %d (%s) has usage %d but is still indexed", k.serial, k.desc, k.usage)
 		}
@@ -79,7 +74,7 @@ func (s *State) CheckInvariants() error {
 					if l != mkLink(l.key.typ, l.key.desc, l.key) {
 						return fail("keyring %d has %s:%s indexed as %#x:%s", k.serial, l.key.typ.Name, l.key.desc, l.ix, l.desc)
 					}
-					if _, ok := s.serials.Get(serialEntry{serial: l.key.serial}); !ok || !l.key.alive() {
+					if s.byserial[l.key.serial] != l.key || !l.key.alive() {
 						return fail("keyring %d links dead key %d (%s)", k.serial, l.key.serial, l.key.desc)
 					}
 					addRef(l.key)
@@ -116,9 +111,9 @@ func (s *State) CheckInvariants() error {
 		addRef(u.sessionKeyring)
 	}
 	var bad []string
-	s.serials.Ascend(func(e serialEntry) bool {
-		if refs[e.key] != e.key.usage {
-			bad = append(bad, fmt.Sprintf("key %d (%s) usage %d, references %d", e.key.serial, e.key.desc, e.key.usage, refs[e.key]))
+	s.ascendSerials(func(k *Key) bool {
+		if refs[k] != k.usage {
+			bad = append(bad, fmt.Sprintf("key %d (%s) usage %d, references %d", k.serial, k.desc, k.usage, refs[k]))
 		}
 		return true
 	})
@@ -166,9 +161,9 @@ func (s *State) checkAcyclic() error {
 		return err
 	}
 	var err error
-	s.serials.Ascend(func(e serialEntry) bool {
-		if e.key.ring != nil && color[e.key] == white {
-			err = visit(e.key)
+	s.ascendSerials(func(k *Key) bool {
+		if k.ring != nil && color[k] == white {
+			err = visit(k)
 		}
 		return err == nil
 	})
@@ -189,9 +184,9 @@ func (s *State) namespaces() []*UserNS {
 	for c := range s.creds {
 		add(c.NS)
 	}
-	s.serials.Ascend(func(e serialEntry) bool {
-		if e.key.ring != nil {
-			add(e.key.ring.ns)
+	s.ascendSerials(func(k *Key) bool {
+		if k.ring != nil {
+			add(k.ring.ns)
 		}
 		return true
 	})
@@ -202,8 +197,7 @@ func (s *State) namespaces() []*UserNS {
 // for comparing two States or one State before and after a call.
 func (s *State) Dump() string {
 	var b strings.Builder
-	s.serials.Ascend(func(e serialEntry) bool {
-		k := e.key
+	s.ascendSerials(func(k *Key) bool {
 		fmt.Fprintf(&b, "%d %s %q uid=%d gid=%d perm=%s flags=%x state=%d/%d usage=%d expiry=%d datalen=%d quota=%d payload=%q",
 			k.serial, k.typ.Name, k.desc, k.uid, k.gid, k.perm.Hex(), k.flags, k.state, k.rejectErr, k.usage, k.expiry, k.datalen, k.quotalen, k.payload)
 		if k.ring != nil {

@@ -77,12 +77,12 @@ func (s *State) resolveID(c *Cred, id int32, flags lookupFlags) (keyRef, error) 
 	if s.trace == nil {
 		return s.resolveIDQuiet(c, id, flags)
 	}
-	before := s.serials.Len()
+	before := len(s.byserial)
 	saved := s.trace
 	s.trace = nil
 	ref, err := s.resolveIDQuiet(c, id, flags)
 	s.trace = saved
-	created := s.serials.Len() - before
+	created := len(s.byserial) - before
 	if name, special := specNames[id]; special {
 		switch {
 		case err != nil:

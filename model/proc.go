@@ -12,8 +12,7 @@ import (
 func (s *State) ProcKeys(c *Cred) string {
 	var b strings.Builder
 	now := s.sec()
-	s.serials.Ascend(func(e serialEntry) bool {
-		k := e.key
+	s.ascendSerials(func(k *Key) bool {
 		if !k.alive() {
 			return true
 		}

@@ -345,7 +345,6 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 		now:      snap.Now,
 		pcg:      pcg,
 		rng:      rand.New(pcg),
-		serials:  btree.NewG(32, serialLess),
 		byserial: make(map[Serial]*Key),
 		users:    make(map[UID]*UserRecord),
 		creds:    make(map[*Cred]struct{}),
