@@ -1,6 +1,8 @@
 package emu
 
 import (
+	"sync"
+
 	"github.com/keyemu/keyemu/model"
 )
 
@@ -46,6 +48,10 @@ type Thread struct {
 	exited bool
 	// trace collects explanation steps during Explain.
 	trace func(model.Step)
+	// shared serialises the thread's own calls on the shared read path,
+	// where System.mu is held only for reading: they fill the caches of
+	// the thread's credentials.
+	shared sync.Mutex
 }
 
 // NewProcess starts a process with the given IDs and no keyrings at all,

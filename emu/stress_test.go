@@ -79,10 +79,22 @@ func runPrivate(th *emu.Thread, op privateOp) string {
 }
 
 // noise performs an operation on shared state whose result is not compared:
-// lookups of shared anchors, fork and exit of a child, setuid to the same
-// user, garbage collection.
+// lookups of shared anchors, lookups by serial of shared keys (the shared
+// read path, several threads at once on the same keys), fork and exit of a
+// child, setuid to the same user, garbage collection.
 func noise(sys *emu.System, th *emu.Thread, r *rand.Rand) {
-	switch r.IntN(6) {
+	switch r.IntN(8) {
+	case 6, 7:
+		ring, err := th.KeyctlGetKeyringID(emu.KEY_SPEC_USER_KEYRING, false)
+		if err != nil {
+			return
+		}
+		if id, err := th.KeyctlSearch(ring, "user", "shared", 0); err == nil {
+			buf := make([]byte, 64)
+			_, _ = th.KeyctlBuffer(emu.KEYCTL_DESCRIBE, id, buf, 0)
+			_, _ = th.KeyctlBuffer(emu.KEYCTL_READ, id, buf, 0)
+			_, _ = th.KeyctlBuffer(emu.KEYCTL_READ, ring, buf, 0)
+		}
 	case 0:
 		_, _ = th.Syscall(emu.SYS_REQUEST_KEY, emu.String("user"), emu.String("shared"), emu.Null(), emu.Int(0))
 	case 1:

@@ -90,6 +90,11 @@ func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
 // construction waits without the lock and is repeated (R1.17).
 func (t *Thread) call(nr int, a *[5]Arg) (int, error) {
 	s := t.proc.sys
+	if t.trace == nil && sharedCall(nr, a) {
+		if r, err, ok := t.callShared(a); ok {
+			return r, err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t.exited {
@@ -129,6 +134,51 @@ func (t *Thread) call(nr int, a *[5]Arg) (int, error) {
 		}
 		return r, nil
 	}
+}
+
+// sharedCall reports whether a call only reads the model, so that it may
+// run on the shared read path: KEYCTL_DESCRIBE, READ, GET_SECURITY and
+// GET_KEYRING_ID of a serial, and KEYCTL_SEARCH from a serial with no
+// destination. Special IDs are excluded, since resolving them may create
+// or install keyrings (R3.2a, R3.4).
+func sharedCall(nr int, a *[5]Arg) bool {
+	if nr != SYS_KEYCTL || a[1].kind != argInt || int32(a[1].n) <= 0 {
+		return false
+	}
+	switch int32(a[0].IntValue()) {
+	case KEYCTL_DESCRIBE, KEYCTL_READ, KEYCTL_GET_SECURITY, KEYCTL_GET_KEYRING_ID:
+		return true
+	case KEYCTL_SEARCH:
+		return a[4].IsNull()
+	}
+	return false
+}
+
+// callShared runs a sharedCall with System.mu held for reading, so that
+// lookups from many threads run in parallel. What such a call changes is
+// its own: references it takes and drops (atomic, and never the last, since
+// writers are excluded) and the caches of t's credentials (t.shared). It
+// reports false, having changed nothing, when the call must take the
+// exclusive path instead: injected faults are configured (they count
+// calls), t has exited, or the key is under construction and the call must
+// wait.
+func (t *Thread) callShared(a *[5]Arg) (int, error, bool) {
+	s := t.proc.sys
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if t.exited || len(s.faults) > 0 {
+		return 0, nil, false
+	}
+	t.shared.Lock()
+	defer t.shared.Unlock()
+	r, err := t.keyctlLocked(int32(a[0].IntValue()), a)
+	if _, wait := err.(*model.WaitError); wait {
+		return 0, nil, false
+	}
+	if err != nil {
+		return -1, toSysErr(err), true
+	}
+	return r, nil, true
 }
 
 func (t *Thread) dispatchLocked(nr int, a *[5]Arg) (int, error) {

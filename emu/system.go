@@ -66,8 +66,10 @@ type Config struct {
 // and threads, and a manual clock.
 type System struct {
 	// mu guards m and every Process and Thread of the System. Methods
-	// whose names end in Locked expect it held.
-	mu      sync.Mutex
+	// whose names end in Locked expect it held for writing. Lookups that
+	// change nothing hold it for reading (Thread.callShared); see the
+	// locking section of the package documentation.
+	mu      sync.RWMutex
 	m       *model.State
 	nextPID int
 	procs   map[int]*Process

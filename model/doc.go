@@ -7,8 +7,12 @@
 // A State is one kernel. Time and randomness are inputs: the clock only
 // moves through SetTime, serials come from a generator seeded by the
 // caller, and the garbage collector runs when the caller asks. The package
-// starts no goroutines and holds no locks; a State is not safe for
-// concurrent use, and callers (package emu) serialise access to it.
+// starts no goroutines and holds no locks. A State is not safe for
+// concurrent use, with one exception that package emu relies on: while no
+// other method runs, Describe, Read, GetSecurity, GetKeyringID of a serial
+// and Search without a destination may run concurrently, each with its own
+// Cred (they take and drop key references atomically and fill only the
+// caller's Cred caches).
 //
 // Errors are returned as Errno values with Linux numbering, in the order
 // the kernel checks them. A failed operation leaves the State as it was,

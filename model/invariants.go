@@ -40,7 +40,7 @@ func (s *State) CheckInvariants() error {
 	}
 	s.ascendSerials(func(k *Key) bool {
 		if !k.alive() {
-			return fail("key %d (%s) has usage %d but is still indexed", k.serial, k.desc, k.usage)
+			return fail("key %d (%s) has usage %d but is still indexed", k.serial, k.desc, k.usage.Load())
 		}
 		c := perUser[k.user]
 		if c == nil {
@@ -112,8 +112,8 @@ func (s *State) CheckInvariants() error {
 	}
 	var bad []string
 	s.ascendSerials(func(k *Key) bool {
-		if refs[k] != k.usage {
-			bad = append(bad, fmt.Sprintf("key %d (%s) usage %d, references %d", k.serial, k.desc, k.usage, refs[k]))
+		if refs[k] != k.usage.Load() {
+			bad = append(bad, fmt.Sprintf("key %d (%s) usage %d, references %d", k.serial, k.desc, k.usage.Load(), refs[k]))
 		}
 		return true
 	})
@@ -199,7 +199,7 @@ func (s *State) Dump() string {
 	var b strings.Builder
 	s.ascendSerials(func(k *Key) bool {
 		fmt.Fprintf(&b, "%d %s %q uid=%d gid=%d perm=%s flags=%x state=%d/%d usage=%d expiry=%d datalen=%d quota=%d payload=%q",
-			k.serial, k.typ.Name, k.desc, k.uid, k.gid, k.perm.Hex(), k.flags, k.state, k.rejectErr, k.usage, k.expiry, k.datalen, k.quotalen, k.payload)
+			k.serial, k.typ.Name, k.desc, k.uid, k.gid, k.perm.Hex(), k.flags, k.state, k.rejectErr, k.usage.Load(), k.expiry, k.datalen, k.quotalen, k.payload)
 		if k.ring != nil {
 			var ids []int
 			k.eachLink(func(l *Key) bool {

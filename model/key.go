@@ -1,6 +1,10 @@
 package model
 
-import "github.com/google/btree"
+import (
+	"sync/atomic"
+
+	"github.com/google/btree"
+)
 
 type keyFlags uint16
 
@@ -40,7 +44,9 @@ type Key struct {
 	flags     keyFlags
 	state     keyState
 	rejectErr Errno
-	usage     int32
+	// usage is atomic: lookups on the shared read path take and drop
+	// references concurrently.
+	usage atomic.Int32
 	// expiry is in seconds since the epoch; 0 means never (R1.8).
 	expiry  int64
 	payload []byte
@@ -134,7 +140,7 @@ func (k *Key) has(f keyFlags) bool { return k.flags&f != 0 }
 func (k *Key) isKeyring() bool { return k.typ == TypeKeyring }
 
 // alive reports whether the key is still referenced (usage > 0, R1.10).
-func (k *Key) alive() bool { return k.usage > 0 }
+func (k *Key) alive() bool { return k.usage.Load() > 0 }
 
 // nlinks is the number of entries of a keyring.
 func (k *Key) nlinks() int {

@@ -256,7 +256,7 @@ func (s *State) MarshalSnapshot(names map[*Cred]string) ([]byte, error) {
 	}
 	s.EachKey(func(k *Key) bool {
 		e := snapKey{Serial: k.serial, Type: k.typ.Name, Desc: k.desc, UID: k.uid, GID: k.gid,
-			Perm: k.perm, Flags: k.flags, State: k.state, RejectErr: k.rejectErr, Usage: k.usage,
+			Perm: k.perm, Flags: k.flags, State: k.state, RejectErr: k.rejectErr, Usage: k.usage.Load(),
 			Expiry: k.expiry, Payload: k.payload, DataLen: k.datalen, QuotaLen: k.quotalen,
 			User: k.user.uid}
 		if k.ring != nil {
@@ -409,8 +409,9 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 			return nil, nil, fmt.Errorf("key %d of type %s has the wrong payload kind", e.Serial, e.Type)
 		}
 		k := &Key{serial: e.Serial, typ: typ, desc: e.Desc, uid: e.UID, gid: e.GID, perm: e.Perm,
-			flags: e.Flags, state: e.State, rejectErr: e.RejectErr, usage: e.Usage, expiry: e.Expiry,
+			flags: e.Flags, state: e.State, rejectErr: e.RejectErr, expiry: e.Expiry,
 			payload: e.Payload, datalen: e.DataLen, quotalen: e.QuotaLen, user: u}
+		k.usage.Store(e.Usage)
 		if typ == TypeKeyring {
 			k.ring = &ringData{}
 		}

@@ -274,10 +274,10 @@ func (s *State) keyAlloc(typ *KeyType, desc string, uid UID, gid GID, perm Perm,
 		uid:      uid,
 		gid:      gid,
 		perm:     perm,
-		usage:    1,
 		quotalen: quotalen,
 		user:     u,
 	}
+	k.usage.Store(1)
 	if flags&allocNotInQuota == 0 {
 		k.flags |= flagInQuota
 	}
@@ -326,7 +326,7 @@ func (s *State) payloadReserve(k *Key, datalen int) error {
 // get takes a reference on k.
 func (s *State) get(k *Key) *Key {
 	if k != nil {
-		k.usage++
+		k.usage.Add(1)
 	}
 	return k
 }
@@ -342,20 +342,17 @@ func (s *State) put(k *Key) {
 	if k == nil {
 		return
 	}
-	if k.usage <= 0 {
-		panic("model: put of a dead key")
-	}
-	k.usage--
-	if k.usage > 0 {
+	if n := k.usage.Add(-1); n > 0 {
 		return
+	} else if n < 0 {
+		panic("model: put of a dead key")
 	}
 	work := []*Key{k}
 	for len(work) > 0 {
 		k := work[len(work)-1]
 		work = work[:len(work)-1]
 		s.destroy(k, func(child *Key) {
-			child.usage--
-			if child.usage == 0 {
+			if child.usage.Add(-1) == 0 {
 				work = append(work, child)
 			}
 		})
