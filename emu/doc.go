@@ -22,18 +22,18 @@
 // # Locking
 //
 // System.mu, a reader/writer lock, guards the model and every process and
-// thread. Every call that may change anything holds it for writing. Lookups
-// that only read — KEYCTL_DESCRIBE, KEYCTL_READ, KEYCTL_GET_SECURITY and
-// KEYCTL_GET_KEYRING_ID of a serial, KEYCTL_SEARCH from a serial without a
-// destination keyring — hold it for reading, so lookups from many threads
-// run in parallel. What they change is private to the call or to the
-// thread: key references, which are atomic and never the last one while
-// writers are excluded, and the lookup caches of the thread's credentials,
-// which Thread.shared guards. Special IDs take the exclusive path, since
-// resolving them may create or install keyrings, as do calls while faults
-// are injected (they are counted) and calls that meet a key under
-// construction (they wait on System.cond, whose lock is System.mu's write
-// side).
+// thread. Every call that may change anything holds it for writing.
+// Lookups that only read hold it for reading, so lookups from many threads
+// run in parallel: KEYCTL_DESCRIBE, KEYCTL_READ, KEYCTL_GET_SECURITY,
+// KEYCTL_GET_KEYRING_ID and KEYCTL_SEARCH without a destination keyring,
+// when resolving the ID creates and installs nothing
+// (model.State.ResolvesUnchanged). What they change is private to the call
+// or to the thread: key references, which are atomic and never the last one
+// while writers are excluded, and the lookup caches of the thread's
+// credentials, which Thread.shared guards. Lookups that would create or
+// install a keyring take the exclusive path, as do calls while faults are
+// injected (they are counted) and calls that meet a key under construction
+// (they wait on System.cond, whose lock is System.mu's write side).
 //
 // Lock order: System.mu, then Thread.shared. No other lock is taken while
 // either is held, and request-key handlers run with neither held.

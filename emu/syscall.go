@@ -136,13 +136,12 @@ func (t *Thread) call(nr int, a *[5]Arg) (int, error) {
 	}
 }
 
-// sharedCall reports whether a call only reads the model, so that it may
+// sharedCall reports whether a call may only read the model, so that it may
 // run on the shared read path: KEYCTL_DESCRIBE, READ, GET_SECURITY and
-// GET_KEYRING_ID of a serial, and KEYCTL_SEARCH from a serial with no
-// destination. Special IDs are excluded, since resolving them may create
-// or install keyrings (R3.2a, R3.4).
+// GET_KEYRING_ID, and KEYCTL_SEARCH with no destination. Whether resolving
+// its ID changes nothing is settled under the lock (callShared).
 func sharedCall(nr int, a *[5]Arg) bool {
-	if nr != SYS_KEYCTL || a[1].kind != argInt || int32(a[1].n) <= 0 {
+	if nr != SYS_KEYCTL || a[1].kind != argInt {
 		return false
 	}
 	switch int32(a[0].IntValue()) {
@@ -159,19 +158,21 @@ func sharedCall(nr int, a *[5]Arg) bool {
 // its own: references it takes and drops (atomic, and never the last, since
 // writers are excluded) and the caches of t's credentials (t.shared). It
 // reports false, having changed nothing, when the call must take the
-// exclusive path instead: injected faults are configured (they count
-// calls), t has exited, or the key is under construction and the call must
-// wait.
+// exclusive path instead: resolving its ID would create or install a
+// keyring, injected faults are configured (they count calls), t has
+// exited, or the key is under construction and the call must wait.
 func (t *Thread) callShared(a *[5]Arg) (int, error, bool) {
 	s := t.proc.sys
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if t.exited || len(s.faults) > 0 {
+	op := int32(a[0].IntValue())
+	create := op == KEYCTL_GET_KEYRING_ID && int32(a[2].IntValue()) != 0
+	if t.exited || len(s.faults) > 0 || !s.m.ResolvesUnchanged(t.cred, serialArg(&a[1]), create) {
 		return 0, nil, false
 	}
 	t.shared.Lock()
 	defer t.shared.Unlock()
-	r, err := t.keyctlLocked(int32(a[0].IntValue()), a)
+	r, err := t.keyctlLocked(op, a)
 	if _, wait := err.(*model.WaitError); wait {
 		return 0, nil, false
 	}

@@ -9,9 +9,9 @@
 // caller, and the garbage collector runs when the caller asks. The package
 // starts no goroutines and holds no locks. A State is not safe for
 // concurrent use, with one exception that package emu relies on: while no
-// other method runs, Describe, Read, GetSecurity, GetKeyringID of a serial
-// and Search without a destination may run concurrently, each with its own
-// Cred (they take and drop key references atomically and fill only the
+// other method runs, Describe, Read, GetSecurity, GetKeyringID and Search
+// without a destination, of IDs for which ResolvesUnchanged holds, may run
+// concurrently, each with its own Cred (they take and drop key references atomically and fill only the
 // caller's Cred caches).
 //
 // Errors are returned as Errno values with Linux numbering, in the order

@@ -121,6 +121,25 @@ func (s *State) hintSpecial(id int32, flags lookupFlags, err error) {
 	}
 }
 
+// ResolvesUnchanged reports whether resolving id for c, with
+// KEY_LOOKUP_CREATE when create is set, changes nothing: a serial, or a
+// special ID whose keyring exists (or is not to be made), or @u and @us
+// while the cred's cached answer holds (R3.2a, R3.4). Package emu runs such
+// lookups on its shared read path.
+func (s *State) ResolvesUnchanged(c *Cred, id int32, create bool) bool {
+	switch id {
+	case specThread:
+		return c.thread != nil || !create
+	case specProcess:
+		return c.process != nil || !create
+	case specSession:
+		return c.session != nil && !(create && c.session.has(flagUIDKeyring))
+	case specUser, specUserSession:
+		return s.cfg.Profile == ProfileModern && c.userRings.uid != nil && c.userRings.gen == s.gen
+	}
+	return true
+}
+
 func (s *State) resolveIDQuiet(c *Cred, id int32, flags lookupFlags) (keyRef, error) {
 	switch id {
 	case specThread:
