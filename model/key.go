@@ -35,7 +35,10 @@ const (
 // a *Key stays valid (for identity) after the key is destroyed, but a
 // destroyed key is no longer reachable by serial.
 type Key struct {
-	serial    Serial
+	serial Serial
+	// lgen is the State.linkSeq of the key's last link change, for the
+	// possession cache (linkChanged).
+	lgen      uint32
 	typ       *KeyType
 	desc      string
 	uid       UID

@@ -79,9 +79,10 @@ func (s *State) linkCommit(ring *Key, k *Key) {
 	if ring.ring.links == nil {
 		ring.ring.links = s.newRingTree()
 	}
-	s.changed()
+	s.linkChanged(k)
 	old, replaced := ring.ring.links.ReplaceOrInsert(mkLink(k.typ, k.desc, s.get(k)))
 	if replaced {
+		s.linkChanged(old.key)
 		s.put(old.key)
 	}
 }
@@ -173,7 +174,7 @@ func (s *State) keyUnlink(ring, k *Key) error {
 	if !ok {
 		return ENOENT
 	}
-	s.changed()
+	s.linkChanged(old.key)
 	_ = s.payloadReserve(ring, ring.datalen-linkBytes)
 	s.put(old.key)
 	return nil

@@ -2,8 +2,11 @@ package model
 
 // AddKey is add_key(2) (R5.2): create a key in keyring ringid, or update
 // the same-named key already linked there. It returns the key's serial.
+//
+// AddKey does not end every cached answer when it returns, as other changes
+// do: what it changes that possession depends on is links (linkChanged) and
+// anchors made by its lookup, which end them as they happen.
 func (s *State) AddKey(c *Cred, typeArg, descArg UStr, payload UBuf, ringid int32) (int, error) {
-	defer s.changed()
 	// Step 1: the payload size limit comes before anything else.
 	if payload.Len < 0 || payload.Len > 1024*1024-1 {
 		return -1, EINVAL

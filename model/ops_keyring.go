@@ -81,8 +81,9 @@ func (s *State) Clear(c *Cred, id int32) (int, error) {
 
 // Link is KEYCTL_LINK (op 8): the keyring is looked up first (Write), then
 // the key (Link), both with CREATE.
+//
+// Like AddKey, Link and Unlink leave the cached answers to linkChanged.
 func (s *State) Link(c *Cred, id, ringid int32) (int, error) {
-	defer s.changed()
 	ringRef, err := s.lookupUserKey(c, ringid, lookupCreate, NeedWrite)
 	if err != nil {
 		return -1, err
@@ -102,7 +103,6 @@ func (s *State) Link(c *Cred, id, ringid int32) (int, error) {
 // Unlink is KEYCTL_UNLINK (op 9): the key needs no permission and may be
 // revoked, expired, negative or invalidated (R op 9).
 func (s *State) Unlink(c *Cred, id, ringid int32) (int, error) {
-	defer s.changed()
 	ringRef, err := s.lookupUserKey(c, ringid, 0, NeedWrite)
 	if err != nil {
 		return -1, err

@@ -286,12 +286,14 @@ func (s *State) searchPossessed(c *Cred, k *Key) bool {
 
 // possCache holds possessed() answers computed under one State.gen, for up
 // to len(keys) keys, the oldest replaced first.
+// An answer for a key also ends when the key's own links change (its lgen).
 type possCache struct {
-	gen  uint64
-	n    uint8
-	next uint8
-	keys [4]*Key
-	vals [4]bool
+	gen   uint64
+	n     uint8
+	next  uint8
+	vals  [4]bool
+	lgens [4]uint32
+	keys  [4]*Key
 }
 
 func (p *possCache) get(gen uint64, k *Key) (bool, bool) {
@@ -300,7 +302,7 @@ func (p *possCache) get(gen uint64, k *Key) (bool, bool) {
 	}
 	for i := uint8(0); i < p.n; i++ {
 		if p.keys[i] == k {
-			return p.vals[i], true
+			return p.vals[i], p.lgens[i] == k.lgen
 		}
 	}
 	return false, false
@@ -310,7 +312,13 @@ func (p *possCache) put(gen uint64, k *Key, v bool) {
 	if p.gen != gen {
 		*p = possCache{gen: gen}
 	}
-	p.keys[p.next], p.vals[p.next] = k, v
+	for i := uint8(0); i < p.n; i++ {
+		if p.keys[i] == k {
+			p.vals[i], p.lgens[i] = v, k.lgen
+			return
+		}
+	}
+	p.keys[p.next], p.vals[p.next], p.lgens[p.next] = k, v, k.lgen
 	p.next = (p.next + 1) % uint8(len(p.keys))
 	if p.n < uint8(len(p.keys)) {
 		p.n++

@@ -108,10 +108,31 @@ type State struct {
 	// keys or installed keyrings as it happens. Results cached under one
 	// gen (the possession of a key, Cred.poss) are valid while it holds.
 	gen uint64
+	// linkSeq numbers the link changes of keys other than keyrings
+	// (linkChanged).
+	linkSeq uint32
 }
 
 // changed ends every cached result (State.gen).
 func (s *State) changed() { s.gen++ }
+
+// linkChanged records that k was linked into or unlinked from a keyring.
+// Only a keyring's links decide what else is possessed (R4.7c): a link of
+// any other key changes the possession of that key alone, which its lgen
+// records, and the other answers cached stay valid. A wrap of the 32-bit
+// sequence ends every cached answer, so that no stale lgen can match.
+func (s *State) linkChanged(k *Key) {
+	if k.isKeyring() {
+		s.changed()
+		return
+	}
+	s.linkSeq++
+	if s.linkSeq == 0 {
+		s.changed()
+		s.linkSeq = 1
+	}
+	k.lgen = s.linkSeq
+}
 
 // New returns a State with cfg's tunables, in the state the reference
 // machine boots into: the initial user namespace with root's user keyrings
@@ -178,8 +199,10 @@ func (s *State) KeyBySerial(id Serial) (*Key, bool) {
 }
 
 // indexKey enters k in the serial indexes.
+//
+// A new key changes no cached answer: it is linked nowhere yet, and no
+// cache holds it.
 func (s *State) indexKey(k *Key) {
-	s.changed()
 	s.byserial[k.serial] = k
 }
 
