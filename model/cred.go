@@ -27,6 +27,8 @@ type Cred struct {
 	poss possCache
 	// userRings caches lookUpUserKeyrings.
 	userRings userRingsCache
+	// reach caches the keyrings a possession search enters.
+	reach reachCache
 }
 
 // NewCred returns the credentials of a process started with no keyrings at
@@ -160,7 +162,7 @@ func (s *State) Exec(c *Cred) (image *Cred) {
 
 func (s *State) copyCred(c *Cred) *Cred {
 	n := *c
-	n.poss, n.userRings = possCache{}, userRingsCache{}
+	n.poss, n.userRings, n.reach = possCache{}, userRingsCache{}, reachCache{}
 	n.Groups = append([]GID(nil), c.Groups...)
 	s.get(n.thread)
 	s.get(n.process)

@@ -273,9 +273,60 @@ func (s *State) possessed(c *Cred, k *Key) bool {
 		}
 		return v
 	}
-	v := s.searchPossessed(c, k)
+	var v bool
+	if k.isKeyring() || k.typ == TypeAuth {
+		v = s.searchPossessed(c, k)
+	} else {
+		v = s.reachPossessed(c, k)
+		if s.cfg.CheckCaches && v != s.searchPossessed(c, k) {
+			panic(fmt.Sprintf("model: stale reach cache for key %d", k.serial))
+		}
+	}
 	c.poss.put(s.gen, k, v)
 	return v
+}
+
+// reachPossessed is possessed() for a key that is neither a keyring nor an
+// authorisation key. Which keyrings the possession search enters does not
+// depend on what it seeks: only on keyrings' links, permissions and states
+// and on the creds, all of which end State.gen when they change. Each cred
+// keeps that list (Cred.reach, made by a search for nothing); the key is
+// possessed when one of the keyrings holds it and grants Search to the cred
+// of that phase of the search (keyring_search_iterator, R4.7c). A key of
+// type .request_key_auth is searched for instead: the requester phase
+// skips it (R4.2a).
+func (s *State) reachPossessed(c *Cred, k *Key) bool {
+	rc := &c.reach
+	if !rc.valid || rc.gen != s.gen {
+		rc.rings = rc.rings[:0]
+		ctx := searchCtx{cred: c, typ: TypeUser, desc: "\x00", flags: searchRecurse}
+		ctx.trace = func(ev SearchEvent) {
+			if ev.Keyring != nil && ev.Candidate == nil && ev.Skipped == "" {
+				rc.rings = append(rc.rings, reachRing{ring: ev.Keyring, cred: ctx.cred})
+			}
+		}
+		_, _ = s.searchProcessKeyrings(&ctx)
+		rc.gen, rc.valid = s.gen, true
+	}
+	for _, r := range rc.rings {
+		if e, ok := r.ring.find(k.typ, k.desc); ok && e == k && s.permission(r.cred, k, true, NeedSearch) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// reachCache is the list of keyrings a possession search by its cred
+// enters, in order, with the cred of each phase, while State.gen holds.
+type reachCache struct {
+	gen   uint64
+	valid bool
+	rings []reachRing
+}
+
+type reachRing struct {
+	ring *Key
+	cred *Cred
 }
 
 func (s *State) searchPossessed(c *Cred, k *Key) bool {
