@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,10 +62,15 @@ func TestDifferential(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { checks.Value.Set(prev) })
+	// Long runs report their progress on stderr (shrinking counts too).
+	var done atomic.Int64
 	for i := range p {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			t.Parallel()
 			rapid.Check(t, func(rt *rapid.T) {
+				if c := done.Add(1); n >= 1000 && c%500 == 0 {
+					fmt.Fprintf(os.Stderr, "TestDifferential: %d of %d sequences started\n", c, n)
+				}
 				d := newDiffRun(rt, ref, other)
 				defer d.close()
 				rt.Repeat(map[string]func(*rapid.T){
@@ -452,13 +458,14 @@ func (d *diffRun) processOp(rt *rapid.T) {
 		n := d.newThreadName()
 		d.run(rt, fmt.Sprintf("fork %s as=%s", n, th))
 		d.threadIDs = append(d.threadIDs, n)
-	case 3, 4:
-		// exec and the exit of a single thread are left to the scenarios
-		// (process/fork-exec, process/thread-exit-exec,
-		// regress/exec-pins-keyrings): after them the kernel's helper
-		// processes sometimes keep keys alive that the emulator has freed,
-		// a difference not yet explained.
-		d.run(rt, "exit as="+th)
+	case 3:
+		d.run(rt, "exec as="+th)
+	case 4:
+		if rapid.Bool().Draw(rt, "whole process") {
+			d.run(rt, "exit as="+th)
+		} else {
+			d.run(rt, "exit thread as="+th)
+		}
 	case 5, 6:
 		ids := func(label string) string {
 			return rapid.SampledFrom([]string{"-1", "0", "50100", "50101"}).Draw(rt, label)

@@ -9,6 +9,7 @@ int keyemu_clone(uintptr_t handle);
 import "C"
 
 import (
+	"runtime"
 	"runtime/cgo"
 	"syscall"
 )
@@ -30,6 +31,17 @@ func startThread(f func()) error {
 
 //export keyemuThreadMain
 func keyemuThreadMain(handle C.uintptr_t) {
+	// A cgo callback is locked to its thread only internally, and the
+	// runtime starts the threads it needs (newm) by pthread_create from
+	// the thread it runs on unless that thread is locked with
+	// LockOSThread (then the template thread does it). Such a runtime
+	// thread would copy this thread's credentials, with a fresh thread
+	// keyring of its own if this thread has one and a reference to its
+	// process and session keyrings, and keep them for the life of the
+	// process (copy_creds, R2.2, R2.3, R2.4a): keyrings and quota the
+	// emulated thread does not own. Lock explicitly.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	h := cgo.Handle(handle)
 	f := h.Value().(func())
 	h.Delete()

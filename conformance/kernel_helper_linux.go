@@ -199,6 +199,9 @@ func (h *helper) threadLoop(n int) {
 			h.exec(req.NewThread, req.Unshare)
 			return
 		case opExit:
+			h.mu.Lock()
+			rep.LastThread = len(h.threads) == 1
+			h.mu.Unlock()
 			h.reply(rep)
 			h.removeThread(n)
 			return

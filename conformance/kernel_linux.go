@@ -673,8 +673,20 @@ func (t *kernelThread) reexecLocked(unshare bool) (*helperConn, error) {
 func (t *kernelThread) Exit() error {
 	t.w.mu.Lock()
 	defer t.w.mu.Unlock()
-	_, err := t.do(wireRequest{Op: opExit})
-	return err
+	rep, err := t.do(wireRequest{Op: opExit})
+	if err != nil {
+		return err
+	}
+	if rep.LastThread {
+		// The process ends with its last thread: let its connection go,
+		// as ExitGroup does. The accepted end of a Unix stream connection
+		// holds the credentials the helper connected with (sk_peer_cred),
+		// and with them the session keyring the program started with,
+		// until it is closed.
+		t.p.hc.kill()
+		t.p.hc = nil
+	}
+	return nil
 }
 
 func (t *kernelThread) ExitGroup() error {

@@ -79,6 +79,9 @@ type wireReply struct {
 	Bufs        [][]byte `json:"bufs,omitempty"` // Buffer arguments after the call, in order
 	Text        string   `json:"text,omitempty"`
 	Pid         int      `json:"pid,omitempty"`
+	// LastThread: exit: the thread was the process's last, so the process
+	// ends with it.
+	LastThread bool `json:"last_thread,omitempty"`
 }
 
 func toWire(args []emu.Arg) []wireArg {
