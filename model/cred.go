@@ -211,7 +211,7 @@ func (s *State) Setresuid(c *Cred, r, e, sv int64) error {
 			}
 		}
 	}
-	oldUID := c.UID
+	oldUID, oldFSUID := c.UID, c.FSUID
 	if r != -1 {
 		c.UID = k[0]
 	}
@@ -230,7 +230,9 @@ func (s *State) Setresuid(c *Cred, r, e, sv int64) error {
 	if !c.isNSRoot(c.UID) && !c.isNSRoot(c.EUID) && !c.isNSRoot(c.SUID) {
 		c.capsPermitted = false
 	}
-	if c.thread != nil {
+	// commit_creds calls key_fsuid_changed only when the fsuid changes
+	// (R2.2a).
+	if c.thread != nil && c.FSUID != oldFSUID {
 		c.thread.uid = c.FSUID
 	}
 	return nil
@@ -267,8 +269,11 @@ func (s *State) Setresgid(c *Cred, r, e, sv int64) error {
 	if sv != -1 {
 		c.SGID = k[2]
 	}
+	oldFSGID := c.FSGID
 	c.FSGID = c.EGID
-	if c.thread != nil {
+	// commit_creds calls key_fsgid_changed only when the fsgid changes
+	// (R2.2a).
+	if c.thread != nil && c.FSGID != oldFSGID {
 		c.thread.gid = c.FSGID
 	}
 	return nil
