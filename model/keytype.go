@@ -1,5 +1,10 @@
 package model
 
+import (
+	"encoding/hex"
+	"strings"
+)
+
 // KeyType is a registered key type (R1.2). The emulator registers the types
 // a userspace program can use on the reference kernel: keyring, user, logon,
 // plus the internal .request_key_auth; big_key is not configured there and
@@ -19,6 +24,9 @@ type KeyType struct {
 	vetDescription func(desc string) error
 	// restrictable: the type can parse link restrictions (R op 29).
 	restrictable bool
+	// matchPreparse checks a search criterion before KEYCTL_SEARCH or
+	// request_key(2) searches for keys of the type (match_preparse).
+	matchPreparse func(desc string) error
 }
 
 var (
@@ -32,7 +40,7 @@ var (
 	TypeAuth = &KeyType{Name: ".request_key_auth", order: 4, readable: true}
 	// TypeAsymmetric exists on the reference kernel; the emulator cannot
 	// instantiate it but accepts its link restrictions (R op 29).
-	TypeAsymmetric = &KeyType{Name: "asymmetric", order: 5, restrictable: true, preparse: preparseAsymmetric}
+	TypeAsymmetric = &KeyType{Name: "asymmetric", order: 5, restrictable: true, preparse: preparseAsymmetric, matchPreparse: matchPreparseAsymmetric}
 )
 
 var keyTypes = []*KeyType{TypeKeyring, TypeUser, TypeLogon, TypeAuth, TypeAsymmetric}
@@ -62,6 +70,28 @@ func preparseAsymmetric(p []byte) error {
 		return EINVAL
 	}
 	return EBADMSG
+}
+
+// matchPreparseAsymmetric is asymmetric_key_match_preparse()
+// (crypto/asymmetric_keys/asymmetric_type.c): an empty criterion is EINVAL,
+// and so is an "id:", "ex:" or "dn:" criterion whose key ID is not an even,
+// non-zero number of hex digits (asymmetric_key_hex_to_key_id). Measured by
+// TestDifferential on 6.18.
+func matchPreparseAsymmetric(spec string) error {
+	if spec == "" {
+		return EINVAL
+	}
+	switch {
+	case strings.HasPrefix(spec, "id:"), strings.HasPrefix(spec, "ex:"), strings.HasPrefix(spec, "dn:"):
+		id := spec[3:]
+		if id == "" || len(id)%2 != 0 {
+			return EINVAL
+		}
+		if _, err := hex.DecodeString(id); err != nil {
+			return EINVAL
+		}
+	}
+	return nil
 }
 
 // R1.14: user and logon payloads are 1..32767 bytes.

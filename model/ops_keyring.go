@@ -150,6 +150,11 @@ func (s *State) Search(c *Cred, ringid int32, typeArg, descArg UStr, dest int32)
 	if !ok {
 		return -1, ENOKEY
 	}
+	if typ.matchPreparse != nil {
+		if err := typ.matchPreparse(desc); err != nil {
+			return -1, err
+		}
+	}
 	ctx := searchCtx{cred: c, typ: typ, desc: desc, flags: searchStateCheck | searchRecurse}
 	k, err := s.searchKeyring(&ctx, ringRef.key, ringRef.possessed)
 	if err != nil {

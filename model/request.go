@@ -102,6 +102,11 @@ func (s *State) RequestKey(c *Cred, typeArg, descArg, calloutArg UStr, dest int3
 	if !ok {
 		return nil, nil, ENOKEY
 	}
+	if typ.matchPreparse != nil {
+		if err := typ.matchPreparse(desc); err != nil {
+			return nil, nil, err
+		}
+	}
 	ctx := searchCtx{cred: c, typ: typ, desc: desc, flags: searchStateCheck | searchSkipExpired | searchRecurse}
 	k, err := s.searchProcessKeyrings(&ctx)
 	switch {
