@@ -1,6 +1,8 @@
 package model
 
 import (
+	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/google/btree"
@@ -69,6 +71,8 @@ type ringData struct {
 	restrict *restriction
 	// ns is the user namespace whose name list publishes the keyring.
 	ns *UserNS
+	// kids caches the keyrings linked here (State.childKeyrings).
+	kids atomic.Pointer[childList]
 }
 
 // restriction is a keyring's link restriction (KEYCTL_RESTRICT_KEYRING).
@@ -171,6 +175,40 @@ func (k *Key) eachChildKeyring(fn func(*Key) bool) {
 	k.ring.links.AscendGreaterOrEqual(mkLink(TypeKeyring, "", nil), func(l link) bool {
 		return l.isType(TypeKeyring) && fn(l.key)
 	})
+}
+
+// childKeyrings returns the keyrings linked in ring, in index order. The
+// list is kept with the keyring while State.gen holds (every change of a
+// keyring's links to keyrings ends it), so that searches do not walk the
+// index for them; lookups on the shared read path may build it at once,
+// hence the atomic pointer.
+func (s *State) childKeyrings(ring *Key) []*Key {
+	if ring.ring == nil {
+		return nil
+	}
+	if l := ring.ring.kids.Load(); l != nil && l.gen == s.gen {
+		if s.cfg.CheckCaches {
+			var fresh []*Key
+			ring.eachChildKeyring(func(k *Key) bool { fresh = append(fresh, k); return true })
+			if !slices.Equal(fresh, l.rings) {
+				panic(fmt.Sprintf("model: stale child keyring list of keyring %d", ring.serial))
+			}
+		}
+		return l.rings
+	}
+	l := &childList{gen: s.gen}
+	ring.eachChildKeyring(func(k *Key) bool {
+		l.rings = append(l.rings, k)
+		return true
+	})
+	ring.ring.kids.Store(l)
+	return l.rings
+}
+
+// childList is the list childKeyrings keeps.
+type childList struct {
+	gen   uint64
+	rings []*Key
 }
 
 // eachLink calls fn for every entry of keyring k in index order.

@@ -107,8 +107,7 @@ func (s *State) descend(ctx *searchCtx, ring *Key, depth int) bool {
 	if ctx.flags&searchRecurse == 0 {
 		return false
 	}
-	found := false
-	ring.eachChildKeyring(func(child *Key) bool {
+	for _, child := range s.childKeyrings(ring) {
 		if depth >= searchMaxDepth && !s.mutant(MutateNoDepthLimit) {
 			if ctx.trace != nil {
 				ctx.trace(SearchEvent{Keyring: child, Depth: depth + 1, Skipped: "depth limit"})
@@ -119,15 +118,13 @@ func (s *State) descend(ctx *searchCtx, ring *Key, depth int) bool {
 			if ctx.trace != nil {
 				ctx.trace(SearchEvent{Keyring: child, Depth: depth + 1, Skipped: "no search permission"})
 			}
-			return true
+			continue
 		}
 		if s.descend(ctx, child, depth+1) {
-			found = true
-			return false
+			return true
 		}
-		return true
-	})
-	return found
+	}
+	return false
 }
 
 // iterate is keyring_search_iterator(): evaluate one candidate (R4.3e).
