@@ -21,7 +21,8 @@
 //
 // # Locking
 //
-// System.mu, a reader/writer lock, guards the model and every process and
+// System.mu, a reader/writer lock (one RWMutex per CPU: a reader takes its
+// thread's, a writer all of them), guards the model and every process and
 // thread. Every call that may change anything holds it for writing.
 // Lookups that only read hold it for reading, so lookups from many threads
 // run in parallel: KEYCTL_DESCRIBE, KEYCTL_READ, KEYCTL_GET_SECURITY,
@@ -35,6 +36,7 @@
 // injected (they are counted) and calls that meet a key under construction
 // (they wait on System.cond, whose lock is System.mu's write side).
 //
-// Lock order: System.mu, then Thread.shared. No other lock is taken while
-// either is held, and request-key handlers run with neither held.
+// Lock order: System.mu (its shards in index order), then Thread.shared.
+// No other lock is taken while either is held, and request-key handlers
+// run with neither held.
 package emu

@@ -163,8 +163,8 @@ func sharedCall(nr int, a *[5]Arg) bool {
 // exited, or the key is under construction and the call must wait.
 func (t *Thread) callShared(a *[5]Arg) (int, error, bool) {
 	s := t.proc.sys
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.mu.RLock(t.tid)
+	defer s.mu.RUnlock(t.tid)
 	op := int32(a[0].IntValue())
 	create := op == KEYCTL_GET_KEYRING_ID && int32(a[2].IntValue()) != 0
 	if t.exited || len(s.faults) > 0 || !s.m.ResolvesUnchanged(t.cred, serialArg(&a[1]), create) {

@@ -1,8 +1,10 @@
 package emu
 
 import (
+	"runtime"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/keyemu/keyemu/model"
 )
@@ -69,7 +71,7 @@ type System struct {
 	// whose names end in Locked expect it held for writing. Lookups that
 	// change nothing hold it for reading (Thread.callShared); see the
 	// locking section of the package documentation.
-	mu      sync.RWMutex
+	mu      sysLock
 	m       *model.State
 	nextPID int
 	procs   map[int]*Process
@@ -87,6 +89,7 @@ func New(cfg Config) *System {
 		cfg.RequestKeyTimeout = 30 * time.Second
 	}
 	s := &System{
+		mu:  newSysLock(runtime.NumCPU()),
 		cfg: cfg,
 		m: model.New(model.Config{
 			Profile:                 cfg.Profile,
@@ -173,3 +176,42 @@ func (s *System) Model(fn func(*model.State)) {
 	defer s.mu.Unlock()
 	fn(s.m)
 }
+
+// sysLock is System.mu: a reader/writer lock made of one RWMutex per CPU (at
+// most 8), each on cache lines of its own. A reader takes one shard, chosen
+// by its thread, so that lookups on different CPUs do not write to the same
+// cache line (a single RWMutex's reader count would bounce between them);
+// a writer takes every shard, in order. It is a sync.Locker on its write
+// side, for System.cond.
+type sysLock struct {
+	shards []lockShard
+}
+
+type lockShard struct {
+	sync.RWMutex
+	_ [128 - unsafe.Sizeof(sync.RWMutex{})%128]byte
+}
+
+func newSysLock(cpus int) sysLock {
+	return sysLock{shards: make([]lockShard, min(max(cpus, 1), 8))}
+}
+
+// Lock takes every shard for writing.
+func (l *sysLock) Lock() {
+	for i := range l.shards {
+		l.shards[i].Lock()
+	}
+}
+
+// Unlock releases what Lock took.
+func (l *sysLock) Unlock() {
+	for i := len(l.shards) - 1; i >= 0; i-- {
+		l.shards[i].Unlock()
+	}
+}
+
+// RLock takes the shard of a reader keyed by key (a thread ID) for reading.
+func (l *sysLock) RLock(key int) { l.shards[uint(key)%uint(len(l.shards))].RLock() }
+
+// RUnlock releases what RLock(key) took.
+func (l *sysLock) RUnlock(key int) { l.shards[uint(key)%uint(len(l.shards))].RUnlock() }
