@@ -1,5 +1,10 @@
 package emu
 
+import (
+	"fmt"
+	"unsafe"
+)
+
 // System call numbers of the key retention service (x86_64 numbering; the
 // emulator accepts the same numbers on every GOOS).
 const (
@@ -126,14 +131,16 @@ const (
 // Arg is one system-call argument: an integer, a NULL pointer, a pointer to
 // a NUL-terminated string, a pointer to a buffer, or an unreadable pointer.
 // The zero Arg is the integer 0.
+//
+// An Arg is three words, like a register and its kind: every call builds
+// five of them. A string or buffer argument keeps its data pointer and
+// length (the buffer's capacity is not an argument), an IOV argument a
+// pointer to its slices.
 type Arg struct {
 	kind argKind
-	n    int
-	s    string
-	b    []byte
-	// iov is held by pointer: every call copies its arguments, and IOV
-	// arguments are rare.
-	iov *[][]byte
+	// n is the integer, or the length of the string or buffer.
+	n int
+	p unsafe.Pointer
 }
 
 // Int is an integer argument (an ID, a length, flags, a permission mask).
@@ -144,18 +151,64 @@ func Null() Arg { return Arg{kind: argNull} }
 
 // String is a pointer to a NUL-terminated copy of s. A NUL byte inside s
 // ends the string there, as in C.
-func String(s string) Arg { return Arg{kind: argString, s: s} }
+func String(s string) Arg {
+	return Arg{kind: argString, n: len(s), p: unsafe.Pointer(unsafe.StringData(s))}
+}
 
 // Buffer is a pointer to b: input for payloads, output for reads. The length
 // travels in its own Int argument, as in C.
-func Buffer(b []byte) Arg { return Arg{kind: argBuffer, b: b} }
+func Buffer(b []byte) Arg {
+	return Arg{kind: argBuffer, n: len(b), p: unsafe.Pointer(unsafe.SliceData(b))}
+}
 
 // Fault is a non-NULL pointer the kernel cannot read or write (EFAULT).
 func Fault() Arg { return Arg{kind: argFault} }
 
 // IOV is a pointer to an array of iovecs, one per slice, for
 // KEYCTL_INSTANTIATE_IOV; the count travels in its own Int argument.
-func IOV(parts ...[]byte) Arg { return Arg{kind: argIOV, iov: &parts} }
+func IOV(parts ...[]byte) Arg { return Arg{kind: argIOV, p: unsafe.Pointer(&parts)} }
+
+// String renders a as the call's C notation would: a number, NULL, a
+// quoted string, a buffer or iovec array by its length, FAULT.
+func (a Arg) String() string {
+	switch a.kind {
+	case argNull:
+		return "NULL"
+	case argString:
+		return fmt.Sprintf("%q", a.str())
+	case argBuffer:
+		return fmt.Sprintf("buf[%d]", a.n)
+	case argFault:
+		return "FAULT"
+	case argIOV:
+		return fmt.Sprintf("iov[%d]", len(a.iovs()))
+	}
+	return fmt.Sprint(a.n)
+}
+
+// str is the string of a String argument.
+func (a *Arg) str() string {
+	if a.kind != argString || a.p == nil {
+		return ""
+	}
+	return unsafe.String((*byte)(a.p), a.n)
+}
+
+// buf is the buffer of a Buffer argument.
+func (a *Arg) buf() []byte {
+	if a.kind != argBuffer || a.p == nil {
+		return nil
+	}
+	return unsafe.Slice((*byte)(a.p), a.n)
+}
+
+// iovs is the slices of an IOV argument.
+func (a *Arg) iovs() [][]byte {
+	if a.kind != argIOV {
+		return nil
+	}
+	return *(*[][]byte)(a.p)
+}
 
 // IsNull reports whether a is a NULL pointer or the integer 0.
 func (a Arg) IsNull() bool { return a.kind == argNull || (a.kind == argInt && a.n == 0) }
@@ -177,16 +230,17 @@ func (a Arg) StringValue() (string, bool) {
 	if a.kind != argString {
 		return "", false
 	}
-	for i := 0; i < len(a.s); i++ {
-		if a.s[i] == 0 {
-			return a.s[:i], true
+	s := a.str()
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return s[:i], true
 		}
 	}
-	return a.s, true
+	return s, true
 }
 
 // BufferValue returns the buffer a points to.
-func (a Arg) BufferValue() ([]byte, bool) { return a.b, a.kind == argBuffer }
+func (a Arg) BufferValue() ([]byte, bool) { return a.buf(), a.kind == argBuffer }
 
 // IsFault reports whether a is an unreadable pointer.
 func (a Arg) IsFault() bool { return a.kind == argFault }

@@ -75,7 +75,7 @@ func HostSyscall(nr int, args ...Arg) (int, error) {
 			keep = append(keep, b)
 			a[i] = uintptr(unsafe.Pointer(&b[0]))
 		case argBuffer:
-			b := arg.b
+			b := arg.buf()
 			if len(b) == 0 {
 				b = make([]byte, 1)
 			}

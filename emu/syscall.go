@@ -36,9 +36,10 @@ func ustr(a *Arg) model.UStr {
 			return model.NullStr
 		}
 	case argBuffer:
-		for i, c := range a.b {
+		b := a.buf()
+		for i, c := range b {
 			if c == 0 {
-				return model.Str(string(a.b[:i]))
+				return model.Str(string(b[:i]))
 			}
 		}
 	}
@@ -53,7 +54,7 @@ func ubuf(a, n *Arg) model.UBuf {
 	}
 	switch a.kind {
 	case argBuffer:
-		return model.UBuf{B: a.b, Len: length}
+		return model.UBuf{B: a.buf(), Len: length}
 	case argString:
 		s, _ := a.StringValue()
 		return model.UBuf{B: append([]byte(s), 0), Len: length}
@@ -283,11 +284,11 @@ func gatherIOV(a *Arg, count uint32) (model.UBuf, error) {
 	if count == 0 {
 		return model.Buf(nil), nil
 	}
-	if a.kind != argIOV || uint32(len(*a.iov)) < count {
+	if a.kind != argIOV || uint32(len(a.iovs())) < count {
 		return model.UBuf{}, model.EFAULT
 	}
 	var data []byte
-	for _, p := range (*a.iov)[:count] {
+	for _, p := range a.iovs()[:count] {
 		data = append(data, p...)
 	}
 	return model.Buf(data), nil
