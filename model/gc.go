@@ -1,9 +1,6 @@
 package model
 
-import (
-	"cmp"
-	"slices"
-)
+import "slices"
 
 // scheduleGC arms the collector's timer for at (seconds), keeping the
 // earliest (R8.1).
@@ -45,7 +42,7 @@ func (s *State) Collect() {
 		}
 	}
 	// The kernel's collector walks the keyrings in serial order.
-	slices.SortFunc(rings, func(a, b *Key) int { return cmp.Compare(a.serial, b.serial) })
+	slices.SortFunc(rings, bySerial)
 	s.gcAt = next
 	for _, ring := range rings {
 		if !ring.alive() || ring.ring.links == nil {

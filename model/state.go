@@ -220,6 +220,9 @@ func (s *State) EachKey(fn func(*Key) bool) {
 	s.ascendSerials(fn)
 }
 
+// bySerial orders keys by serial, for slices.SortFunc.
+func bySerial(a, b *Key) int { return cmp.Compare(a.serial, b.serial) }
+
 // ascendSerials calls fn for every key in serial order until fn returns
 // false. The keys are sorted on each call: walks in serial order (/proc/keys,
 // the collector, snapshots, the invariant checker) are rare next to
@@ -230,7 +233,7 @@ func (s *State) ascendSerials(fn func(*Key) bool) {
 	for _, k := range s.byserial {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b *Key) int { return cmp.Compare(a.serial, b.serial) })
+	slices.SortFunc(keys, bySerial)
 	for _, k := range keys {
 		if !fn(k) {
 			return
