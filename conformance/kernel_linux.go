@@ -455,15 +455,20 @@ func (w *kernelWorld) call(p *kernelProc, req wireRequest) (wireReply, error) {
 		return wireReply{}, err
 	}
 	_ = p.hc.conn.SetDeadline(time.Now().Add(w.b.helperTimeout()))
-	if _, err := p.hc.conn.Write(append(line, '\n')); err != nil {
-		return fail(err)
-	}
-	resp, err := p.hc.r.ReadBytes('\n')
-	if err != nil {
+	// A helper that is gone shows as a failed write (EPIPE, ECONNRESET)
+	// when it died before the request, or as a failed read after it.
+	broke := func(err error) (wireReply, error) {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return fail(fmt.Errorf("no answer within %v; killed it", w.b.helperTimeout()))
 		}
 		return fail(fmt.Errorf("helper died: %v", err))
+	}
+	if _, err := p.hc.conn.Write(append(line, '\n')); err != nil {
+		return broke(err)
+	}
+	resp, err := p.hc.r.ReadBytes('\n')
+	if err != nil {
+		return broke(err)
 	}
 	_ = p.hc.conn.SetDeadline(time.Time{})
 	var rep wireReply

@@ -38,8 +38,14 @@ func TestKernelHelperDies(t *testing.T) {
 		t.Fatal(err)
 	}
 	kt := th.(*kernelThread)
-	if err := syscall.Kill(kt.p.hc.pid, syscall.SIGKILL); err != nil {
+	pid := kt.p.hc.pid
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
+	}
+	// Once the helper is reaped the request itself fails (EPIPE), the
+	// case a call racing with the death meets first.
+	for syscall.Kill(pid, 0) == nil {
+		time.Sleep(5 * time.Millisecond)
 	}
 	_, err = getKeyringID(th, emu.KEY_SPEC_USER_KEYRING)
 	if err == nil || !strings.Contains(err.Error(), "helper died") || !strings.Contains(err.Error(), kt.p.handle) {
