@@ -138,8 +138,17 @@ func (s *State) Search(c *Cred, ringid int32, typeArg, descArg UStr, dest int32)
 		return -1, err
 	}
 	defer s.put(ringRef.key)
+	// The rest is a function of its own so that both functions keep
+	// open-coded defers (the compiler gives those up when returns times
+	// defers exceed 15).
+	return s.searchFrom(c, ringRef, typeName, desc, dest)
+}
+
+// searchFrom is Search once the keyring to search is held.
+func (s *State) searchFrom(c *Cred, ringRef keyRef, typeName, desc string, dest int32) (int, error) {
 	var destRef keyRef
 	if dest != 0 {
+		var err error
 		destRef, err = s.lookupUserKey(c, dest, lookupCreate, NeedWrite)
 		if err != nil {
 			return -1, err
