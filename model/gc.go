@@ -63,6 +63,7 @@ func (s *State) Collect() {
 			// the keyring is cleared, revoked or destroyed (conformance
 			// invalidate/keyring).
 			ring.ring.links.Delete(l)
+			l.key.unlinkedFrom(ring)
 		}
 		for _, l := range doomed {
 			s.put(l.key)

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 )
@@ -11,6 +12,8 @@ import (
 //   - every key in the serial index is alive and indexed under its serial;
 //   - every keyring entry is indexed by its key's type and description and
 //     points to a live key;
+//   - a key's count of keyrings linking it is the number that do (unless
+//     it saturated), and its recorded sole parent links it;
 //   - usage counts equal the references held: links, credentials,
 //     authorisation keys, restrictions, registers and legacy UID records;
 //   - every quota record's counters equal the sum of its keys' charges, and
@@ -31,6 +34,7 @@ func (s *State) CheckInvariants() error {
 			refs[k]++
 		}
 	}
+	parents := make(map[*Key]int)
 	type counts struct{ nkeys, nikeys, qnkeys, qnbytes int }
 	perUser := make(map[*UserRecord]*counts)
 	var err error
@@ -53,15 +57,15 @@ func (s *State) CheckInvariants() error {
 		}
 		if k.has(flagInQuota) {
 			c.qnkeys++
-			c.qnbytes += k.quotalen
+			c.qnbytes += int(k.quotalen)
 			if k.ring != nil {
 				// R7.4: a keyring's charge is its links' 4 bytes (and
 				// those the collector left behind); its datalen is that
 				// modulo 2^16, the width of key->datalen.
-				if charged := k.quotalen - len(k.desc) - 1; charged < linkBytes*k.nlinks() || uint16(charged) != uint16(k.datalen) {
+				if charged := int(k.quotalen) - len(k.desc) - 1; charged < linkBytes*k.nlinks() || uint16(charged) != uint16(k.datalen) {
 					return fail("keyring %d (%s) charges %d bytes for %d links, datalen %d", k.serial, k.desc, charged, k.nlinks(), k.datalen)
 				}
-			} else if want := len(k.desc) + 1 + k.datalen; k.quotalen != want {
+			} else if want := len(k.desc) + 1 + int(k.datalen); int(k.quotalen) != want {
 				return fail("key %d (%s) charges %d bytes, want %d", k.serial, k.desc, k.quotalen, want)
 			}
 		}
@@ -78,13 +82,17 @@ func (s *State) CheckInvariants() error {
 						return fail("keyring %d links dead key %d (%s)", k.serial, l.key.serial, l.key.desc)
 					}
 					addRef(l.key)
+					parents[l.key]++
+					if p := l.key.parent; p != nil && p != k {
+						return fail("key %d records keyring %d as its sole parent, but keyring %d links it", l.key.serial, p.serial, k.serial)
+					}
 					return true
 				})
 			}
 			if r := k.ring.restrict; r != nil {
 				addRef(r.chainTo)
 			}
-		} else if k.auth == nil && k.datalen != len(k.payload) {
+		} else if k.auth == nil && int(k.datalen) != len(k.payload) {
 			return fail("key %d (%s) datalen %d, payload %d bytes", k.serial, k.desc, k.datalen, len(k.payload))
 		}
 		if a := k.auth; a != nil {
@@ -112,6 +120,12 @@ func (s *State) CheckInvariants() error {
 	}
 	var bad []string
 	s.ascendSerials(func(k *Key) bool {
+		if k.nparents != math.MaxUint16 && int(k.nparents) != parents[k] {
+			bad = append(bad, fmt.Sprintf("key %d (%s) counts %d parent keyrings, %d link it", k.serial, k.desc, k.nparents, parents[k]))
+		}
+		if k.parent != nil && parents[k] != 1 {
+			bad = append(bad, fmt.Sprintf("key %d (%s) records a sole parent, %d keyrings link it", k.serial, k.desc, parents[k]))
+		}
 		if refs[k] != k.usage.Load() {
 			bad = append(bad, fmt.Sprintf("key %d (%s) usage %d, references %d", k.serial, k.desc, k.usage.Load(), refs[k]))
 		}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sync/atomic"
 
@@ -49,6 +50,7 @@ type Key struct {
 	flags     keyFlags
 	state     keyState
 	rejectErr Errno
+	nparents  uint16
 	// usage is atomic: lookups on the shared read path take and drop
 	// references concurrently.
 	usage atomic.Int32
@@ -56,12 +58,16 @@ type Key struct {
 	expiry  int64
 	payload []byte
 	// datalen is the payload size the quota and /proc/keys use (R1.9).
-	datalen int
+	datalen int32
 	// quotalen is what the key charges its owner's byte quota (R7.4).
-	quotalen int
-	user     *UserRecord
-	ring     *ringData
-	auth     *authData
+	quotalen int32
+	// parent is the keyring that links the key when nparents, the number
+	// of keyrings linking it, is 1 (parentLinked); possession checks use
+	// it instead of searching each keyring for the key.
+	parent *Key
+	user   *UserRecord
+	ring   *ringData
+	auth   *authData
 }
 
 // ringData is the part of a key that only keyrings have.
@@ -106,6 +112,39 @@ func mkLink(typ *KeyType, desc string, key *Key) link {
 		}
 	}
 	return link{ix: ix, desc: desc, key: key}
+}
+
+// linkedIn records that ring now links k: nparents counts the keyrings
+// linking k, and parent is the one while there is exactly one. From two
+// down to one the keyring left is not known, and parent stays nil; a
+// count that reaches its maximum stays there, unknown.
+func (k *Key) linkedIn(ring *Key) {
+	switch k.nparents {
+	case math.MaxUint16:
+		return
+	case 0:
+		k.parent = ring
+	default:
+		k.parent = nil
+	}
+	k.nparents++
+}
+
+// unlinkedFrom records that a keyring no longer links k.
+func (k *Key) unlinkedFrom(ring *Key) {
+	switch k.nparents {
+	case math.MaxUint16:
+		return
+	case 0:
+		panic(fmt.Sprintf("model: key %d unlinked from keyring %d but linked nowhere", k.serial, ring.serial))
+	}
+	k.nparents--
+	k.parent = nil
+}
+
+// soleParent returns the keyring that alone links k, when that is known.
+func (k *Key) soleParent() (*Key, bool) {
+	return k.parent, k.nparents == 1 && k.parent != nil
 }
 
 // isType reports whether the entry is indexed under typ.

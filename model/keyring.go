@@ -69,7 +69,7 @@ func (s *State) linkBeginFind(ring *Key, typ *KeyType, desc string) (*Key, error
 // linkCancel undoes the quota charge of a linkBegin for (typ, desc).
 func (s *State) linkCancel(ring *Key, typ *KeyType, desc string) {
 	if _, ok := ring.find(typ, desc); !ok {
-		_ = s.payloadReserve(ring, ring.datalen-linkBytes)
+		_ = s.payloadReserve(ring, int(ring.datalen)-linkBytes)
 	}
 }
 
@@ -81,7 +81,13 @@ func (s *State) linkCommit(ring *Key, k *Key) {
 	}
 	s.linkChanged(k)
 	old, replaced := ring.ring.links.ReplaceOrInsert(mkLink(k.typ, k.desc, s.get(k)))
+	if !replaced || old.key != k {
+		k.linkedIn(ring)
+	}
 	if replaced {
+		if old.key != k {
+			old.key.unlinkedFrom(ring)
+		}
 		s.linkChanged(old.key)
 		s.put(old.key)
 	}
@@ -174,8 +180,9 @@ func (s *State) keyUnlink(ring, k *Key) error {
 	if !ok {
 		return ENOENT
 	}
+	old.key.unlinkedFrom(ring)
 	s.linkChanged(old.key)
-	_ = s.payloadReserve(ring, ring.datalen-linkBytes)
+	_ = s.payloadReserve(ring, int(ring.datalen)-linkBytes)
 	s.put(old.key)
 	return nil
 }
@@ -195,6 +202,7 @@ func (s *State) clearLinks(ring *Key) {
 	}
 	var keys []*Key
 	ring.ring.links.Ascend(func(l link) bool {
+		l.key.unlinkedFrom(ring)
 		keys = append(keys, l.key)
 		return true
 	})

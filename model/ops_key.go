@@ -124,14 +124,14 @@ func (s *State) Chown(c *Cred, id int32, user, group uint32) (int, error) {
 		nu := s.userRecord(uid)
 		if k.has(flagInQuota) {
 			maxKeys, maxBytes := s.limits(uid)
-			if nu.qnkeys+1 > maxKeys || nu.qnbytes+k.quotalen > maxBytes {
+			if nu.qnkeys+1 > maxKeys || nu.qnbytes+int(k.quotalen) > maxBytes {
 				s.dropUserRecordIfUnused(nu)
 				return -1, EDQUOT
 			}
 			nu.qnkeys++
-			nu.qnbytes += k.quotalen
+			nu.qnbytes += int(k.quotalen)
 			k.user.qnkeys--
-			k.user.qnbytes -= k.quotalen
+			k.user.qnbytes -= int(k.quotalen)
 		}
 		k.user.nkeys--
 		nu.nkeys++

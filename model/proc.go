@@ -113,7 +113,7 @@ func describeForProc(k *Key) string {
 		return "key:" + k.desc + " pid:" + strconv.Itoa(k.auth.pid) + " ci:" + strconv.Itoa(len(k.auth.callout))
 	}
 	if positive {
-		return k.desc + ": " + strconv.Itoa(k.datalen)
+		return k.desc + ": " + strconv.Itoa(int(k.datalen))
 	}
 	return k.desc
 }

@@ -52,7 +52,7 @@ func (s *State) dropUserRecordIfUnused(u *UserRecord) {
 // reserveLink charges the 4 bytes of a new keyring entry to the keyring's
 // owner (R7.4, __key_link_begin).
 func (s *State) reserveLink(ring *Key) error {
-	return s.payloadReserve(ring, ring.datalen+linkBytes)
+	return s.payloadReserve(ring, int(ring.datalen)+linkBytes)
 }
 
 // linkBytes is KEYQUOTA_LINK_BYTES.

@@ -305,6 +305,15 @@ func (s *State) reachPossessed(c *Cred, k *Key) bool {
 		_, _ = s.searchProcessKeyrings(&ctx)
 		rc.gen, rc.valid = s.gen, true
 	}
+	if p, ok := k.soleParent(); ok {
+		// The one keyring that links k: no index to search.
+		for _, r := range rc.rings {
+			if r.ring == p && s.permission(r.cred, k, true, NeedSearch) == nil {
+				return true
+			}
+		}
+		return false
+	}
 	for _, r := range rc.rings {
 		if e, ok := r.ring.find(k.typ, k.desc); ok && e == k && s.permission(r.cred, k, true, NeedSearch) == nil {
 			return true

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"time"
@@ -257,7 +258,7 @@ func (s *State) MarshalSnapshot(names map[*Cred]string) ([]byte, error) {
 	s.EachKey(func(k *Key) bool {
 		e := snapKey{Serial: k.serial, Type: k.typ.Name, Desc: k.desc, UID: k.uid, GID: k.gid,
 			Perm: k.perm, Flags: k.flags, State: k.state, RejectErr: k.rejectErr, Usage: k.usage.Load(),
-			Expiry: k.expiry, Payload: k.payload, DataLen: k.datalen, QuotaLen: k.quotalen,
+			Expiry: k.expiry, Payload: k.payload, DataLen: int(k.datalen), QuotaLen: int(k.quotalen),
 			User: k.user.uid}
 		if k.ring != nil {
 			r := &snapRing{NS: -1, Links: s.KeyringSerials(k)}
@@ -408,9 +409,12 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 		if (e.Ring != nil) != (typ == TypeKeyring) || (e.Auth != nil) != (typ == TypeAuth) {
 			return nil, nil, fmt.Errorf("key %d of type %s has the wrong payload kind", e.Serial, e.Type)
 		}
+		if e.DataLen < 0 || e.DataLen > math.MaxUint16 || e.QuotaLen < 0 || e.QuotaLen > math.MaxInt32 {
+			return nil, nil, fmt.Errorf("key %d has datalen %d and quotalen %d", e.Serial, e.DataLen, e.QuotaLen)
+		}
 		k := &Key{serial: e.Serial, typ: typ, desc: e.Desc, uid: e.UID, gid: e.GID, perm: e.Perm,
 			flags: e.Flags, state: e.State, rejectErr: e.RejectErr, expiry: e.Expiry,
-			payload: e.Payload, datalen: e.DataLen, quotalen: e.QuotaLen, user: u}
+			payload: e.Payload, datalen: int32(e.DataLen), quotalen: int32(e.QuotaLen), user: u}
 		k.usage.Store(e.Usage)
 		if typ == TypeKeyring {
 			k.ring = &ringData{}
@@ -470,6 +474,7 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 				if _, dup := k.ring.links.ReplaceOrInsert(mkLink(l.typ, l.desc, l)); dup {
 					return nil, nil, fmt.Errorf("keyring %d links two %s keys %q", k.serial, l.typ.Name, l.desc)
 				}
+				l.linkedIn(k)
 			}
 			if x := r.Restrict; x != nil {
 				rs := &restriction{rejectAll: x.RejectAll}

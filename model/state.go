@@ -206,9 +206,15 @@ func (s *State) indexKey(k *Key) {
 	s.byserial[k.serial] = k
 }
 
-// unindexKey removes k from the serial indexes.
+// unindexKey removes k from the serial index. Cached answers hold
+// keyrings and authorisation keys (what searches enter, what creds pin),
+// so only their end ends State.gen: another key is destroyed when nothing
+// links it any more, and that last unlink already ended its own cached
+// possession (linkChanged); it cannot be looked up again.
 func (s *State) unindexKey(k *Key) {
-	s.changed()
+	if k.isKeyring() || k.typ == TypeAuth {
+		s.changed()
+	}
 	delete(s.byserial, k.serial)
 }
 
@@ -300,7 +306,7 @@ func (s *State) keyAlloc(typ *KeyType, desc string, uid UID, gid GID, perm Perm,
 		uid:      uid,
 		gid:      gid,
 		perm:     perm,
-		quotalen: quotalen,
+		quotalen: int32(quotalen),
 		user:     u,
 	}
 	k.usage.Store(1)
@@ -335,7 +341,7 @@ func (s *State) limits(uid UID) (maxKeys, maxBytes int) {
 // 393,216 bytes of root's quota stay charged after clearing a keyring of
 // 100,000 links).
 func (s *State) payloadReserve(k *Key, datalen int) error {
-	delta := int(int32(datalen)) - k.datalen
+	delta := int(int32(datalen)) - int(k.datalen)
 	if delta != 0 && k.has(flagInQuota) {
 		_, maxBytes := s.limits(k.user.uid)
 		if delta > 0 && k.user.qnbytes+delta > maxBytes {
@@ -343,9 +349,9 @@ func (s *State) payloadReserve(k *Key, datalen int) error {
 			return EDQUOT
 		}
 		k.user.qnbytes += delta
-		k.quotalen += delta
+		k.quotalen += int32(delta)
 	}
-	k.datalen = int(uint16(datalen))
+	k.datalen = int32(uint16(datalen))
 	return nil
 }
 
@@ -390,7 +396,7 @@ func (s *State) put(k *Key) {
 func (s *State) destroy(k *Key, release func(*Key)) {
 	if k.has(flagInQuota) {
 		k.user.qnkeys--
-		k.user.qnbytes -= k.quotalen
+		k.user.qnbytes -= int(k.quotalen)
 	}
 	k.user.nkeys--
 	if k.state != stateUninstantiated {
@@ -403,6 +409,7 @@ func (s *State) destroy(k *Key, release func(*Key)) {
 		}
 		if k.ring.links != nil {
 			k.ring.links.Ascend(func(l link) bool {
+				l.key.unlinkedFrom(k)
 				release(l.key)
 				return true
 			})
