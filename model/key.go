@@ -62,7 +62,7 @@ type Key struct {
 	// quotalen is what the key charges its owner's byte quota (R7.4).
 	quotalen int32
 	// parent is the keyring that links the key when nparents, the number
-	// of keyrings linking it, is 1 (parentLinked); possession checks use
+	// of keyrings linking it, is 1 (linkedIn); possession checks use
 	// it instead of searching each keyring for the key.
 	parent *Key
 	user   *UserRecord
