@@ -11,7 +11,7 @@ import (
 // fingerprints exactly when their Dumps are equal; it costs a fraction of
 // Dump, for tests that compare a State before and after every call.
 func (s *State) AppendFingerprint(b []byte) []byte {
-	b = binary.AppendVarint(b, int64(len(s.byserial)))
+	b = binary.AppendVarint(b, int64(s.serials.n))
 	var links []int
 	s.ascendSerials(func(k *Key) bool {
 		b, links = appendKeyFingerprint(b, k, links)

@@ -31,7 +31,7 @@ func (s *State) Collect() {
 	now := s.sec()
 	var rings []*Key
 	var next int64
-	for _, k := range s.byserial {
+	s.serials.each(func(k *Key) bool {
 		if k.ring != nil && k.ring.links != nil {
 			rings = append(rings, k)
 		}
@@ -40,7 +40,8 @@ func (s *State) Collect() {
 				next = at
 			}
 		}
-	}
+		return true
+	})
 	// The kernel's collector walks the keyrings in serial order.
 	slices.SortFunc(rings, bySerial)
 	s.gcAt = next

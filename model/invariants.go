@@ -23,10 +23,8 @@ import (
 //     charge modulo 2^16 (R7.4);
 //   - no keyring is reachable from itself.
 func (s *State) CheckInvariants() error {
-	for serial, k := range s.byserial {
-		if serial != k.serial {
-			return fmt.Errorf("key %d indexed under serial %d", k.serial, serial)
-		}
+	if err := s.serials.check(); err != nil {
+		return err
 	}
 	refs := make(map[*Key]int32)
 	addRef := func(k *Key) {
@@ -78,7 +76,7 @@ func (s *State) CheckInvariants() error {
 					if l != mkLink(l.key.typ, l.key.desc, l.key) {
 						return fail("keyring %d has %s:%s indexed as %#x:%s", k.serial, l.key.typ.Name, l.key.desc, l.ix, l.desc)
 					}
-					if s.byserial[l.key.serial] != l.key || !l.key.alive() {
+					if s.serials.get(l.key.serial) != l.key || !l.key.alive() {
 						return fail("keyring %d links dead key %d (%s)", k.serial, l.key.serial, l.key.desc)
 					}
 					addRef(l.key)

@@ -77,12 +77,12 @@ func (s *State) resolveID(c *Cred, id int32, flags lookupFlags) (keyRef, error) 
 	if s.trace == nil {
 		return s.resolveIDQuiet(c, id, flags)
 	}
-	before := len(s.byserial)
+	before := s.serials.n
 	saved := s.trace
 	s.trace = nil
 	ref, err := s.resolveIDQuiet(c, id, flags)
 	s.trace = saved
-	created := len(s.byserial) - before
+	created := s.serials.n - before
 	if name, special := specNames[id]; special {
 		switch {
 		case err != nil:

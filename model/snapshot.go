@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"sort"
 	"time"
 
@@ -14,10 +13,10 @@ import (
 )
 
 // SnapshotFormat is the format field of every snapshot; SnapshotVersion is
-// the version this package writes and reads.
+// the version this package writes; it reads it and version 1.
 const (
 	SnapshotFormat  = "keyemu-model-state"
-	SnapshotVersion = 1
+	SnapshotVersion = 2
 )
 
 // Errors UnmarshalSnapshot wraps, so callers can tell a foreign file from
@@ -37,11 +36,15 @@ var (
 // namespace is index 0 and a parent always precedes its children).
 type (
 	snapshot struct {
-		Format     string     `json:"format"`
-		Version    int        `json:"version"`
-		Config     snapConfig `json:"config"`
-		Now        time.Time  `json:"now"`
-		RNG        []byte     `json:"rng"`
+		Format  string     `json:"format"`
+		Version int        `json:"version"`
+		Config  snapConfig `json:"config"`
+		Now     time.Time  `json:"now"`
+		// Serials is the serial index's counter (serialIndex.next).
+		Serials uint32 `json:"serials"`
+		// RNG is the serial generator's state in version 1, which drew
+		// serials at random; version 2 has none.
+		RNG        []byte     `json:"rng,omitempty"`
 		GCAt       int64      `json:"gc_at,omitempty"`
 		Namespaces []snapNS   `json:"namespaces"`
 		Users      []snapUser `json:"users"`
@@ -153,10 +156,6 @@ func (s *State) MarshalSnapshot(names map[*Cred]string) ([]byte, error) {
 	if err := s.CheckInvariants(); err != nil {
 		return nil, fmt.Errorf("model: snapshot of an inconsistent state: %w", err)
 	}
-	rng, err := s.pcg.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
 	snap := snapshot{
 		Format:  SnapshotFormat,
 		Version: SnapshotVersion,
@@ -166,9 +165,9 @@ func (s *State) MarshalSnapshot(names map[*Cred]string) ([]byte, error) {
 			GCDelay: s.cfg.GCDelay, PersistentKeyringExpiry: s.cfg.PersistentKeyringExpiry,
 			Start: s.cfg.Start, Seed: s.cfg.Seed,
 		},
-		Now:  s.now,
-		RNG:  rng,
-		GCAt: s.gcAt,
+		Now:     s.now,
+		Serials: s.serials.next,
+		GCAt:    s.gcAt,
 	}
 
 	// Number the namespaces, parents first, in an order fixed by the keys
@@ -310,8 +309,7 @@ func UnmarshalSnapshot(data []byte) (*State, map[string]*Cred, error) {
 		return nil, nil, ErrNotSnapshot
 	}
 	switch {
-	case head.Version < SnapshotVersion:
-		// No older version was ever written; there is nothing to migrate.
+	case head.Version < 1:
 		return nil, nil, fmt.Errorf("%w: version %d is older than this keyemu reads (%d)", ErrSnapshotVersion, head.Version, SnapshotVersion)
 	case head.Version > SnapshotVersion:
 		return nil, nil, fmt.Errorf("%w: version %d is newer than this keyemu reads (%d)", ErrSnapshotVersion, head.Version, SnapshotVersion)
@@ -337,16 +335,22 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 	if cfg.Profile != ProfileModern && cfg.Profile != ProfileLegacy {
 		return nil, nil, fmt.Errorf("unknown profile %d", cfg.Profile)
 	}
-	pcg := &rand.PCG{}
-	if err := pcg.UnmarshalBinary(snap.RNG); err != nil {
-		return nil, nil, fmt.Errorf("serial generator: %v", err)
+	if snap.Serials > serialSpace {
+		return nil, nil, fmt.Errorf("serial counter %d", snap.Serials)
 	}
+	if snap.Version == 1 {
+		// Version 1 drew serials at random: its keys wait in the index
+		// until the counter meets them (serialIndex.other).
+		snap.Serials = 0
+	} else if snap.RNG != nil {
+		return nil, nil, fmt.Errorf("a random serial generator in version %d", snap.Version)
+	}
+	serials := newSerialIndex(cfg.Seed)
+	serials.next = snap.Serials
 	s := &State{
 		cfg:      cfg,
 		now:      snap.Now,
-		pcg:      pcg,
-		rng:      rand.New(pcg),
-		byserial: make(map[Serial]*Key),
+		serials:  serials,
 		users:    make(map[UID]*UserRecord),
 		creds:    make(map[*Cred]struct{}),
 		freelist: btree.NewFreeListG[link](btree.DefaultFreeListSize),
@@ -396,7 +400,7 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 		if !ok {
 			return nil, nil, fmt.Errorf("key %d has unknown type %q", e.Serial, e.Type)
 		}
-		if _, dup := s.byserial[e.Serial]; e.Serial < 1 || dup {
+		if e.Serial < 1 || s.serials.get(e.Serial) != nil {
 			return nil, nil, fmt.Errorf("bad or repeated serial %d", e.Serial)
 		}
 		u, ok := s.users[e.User]
@@ -425,8 +429,8 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 		if id == 0 {
 			return nil, nil
 		}
-		k, ok := s.byserial[id]
-		if !ok {
+		k := s.serials.get(id)
+		if k == nil {
 			return nil, fmt.Errorf("reference to missing key %d", id)
 		}
 		return k, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -133,6 +134,8 @@ func TestSnapshotRefusesBadData(t *testing.T) {
 		{"older", edit(func(m map[string]any) { m["version"] = 0 }), model.ErrSnapshotVersion, "version 0"},
 		{"newer", edit(func(m map[string]any) { m["version"] = 7 }), model.ErrSnapshotVersion, "version 7"},
 		{"unknown field", edit(func(m map[string]any) { m["surprise"] = true }), model.ErrSnapshotCorrupt, "surprise"},
+		{"random serials in version 2", edit(func(m map[string]any) { m["rng"] = "AAAA" }), model.ErrSnapshotCorrupt, "random serial generator"},
+		{"serial counter", edit(func(m map[string]any) { m["serials"] = 1 << 32 }), model.ErrSnapshotCorrupt, "serials"},
 		{"usage", edit(func(m map[string]any) {
 			k := m["keys"].([]any)[0].(map[string]any)
 			k["usage"] = k["usage"].(float64) + 1
@@ -163,6 +166,39 @@ func TestSnapshotRefusesBadData(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A snapshot of version 1 (random serials, the generator's state in "rng")
+// is read: its keys keep their serials, and new keys get other ones.
+func TestSnapshotReadsVersion1(t *testing.T) {
+	s, names := busyState(t, model.ProfileModern)
+	data, err := s.MarshalSnapshot(names)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(data, &m))
+	m["version"] = 1
+	delete(m, "serials")
+	m["rng"] = "cGNnOgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	v1, err := json.Marshal(m)
+	require.NoError(t, err)
+
+	r, creds, err := model.UnmarshalSnapshot(v1)
+	require.NoError(t, err)
+	require.NoError(t, r.CheckInvariants())
+	assert.Equal(t, s.Dump(), r.Dump())
+	old := map[model.Serial]bool{}
+	r.EachKey(func(k *model.Key) bool { old[k.Serial()] = true; return true })
+	root := creds["root"]
+	for i := 0; i < 5000; i++ {
+		id, err := r.AddKey(root, model.Str("user"), model.Str(fmt.Sprintf("new%d", i)), model.Buf([]byte("v")), -3)
+		require.NoError(t, err)
+		require.False(t, old[model.Serial(id)], "new key %d took a restored key's serial", id)
+	}
+	require.NoError(t, r.CheckInvariants())
+	again, err := r.MarshalSnapshot(map[*model.Cred]string{root: "root", creds["user"]: "user"})
+	require.NoError(t, err)
+	_, _, err = model.UnmarshalSnapshot(again)
+	require.NoError(t, err)
 }
 
 func TestSnapshotHasVersion(t *testing.T) {

@@ -2,7 +2,6 @@ package model
 
 import (
 	"cmp"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -89,12 +88,11 @@ func (c Config) withDefaults() Config {
 type State struct {
 	cfg Config
 	now time.Time
-	rng *rand.Rand
-	pcg *rand.PCG // rng's source, for snapshots
-	// byserial holds every key; ascendSerials walks them in serial order.
-	byserial map[Serial]*Key
-	users    map[UID]*UserRecord
-	initNS   *UserNS
+	// serials holds every key by serial and hands out new serials;
+	// ascendSerials walks them in serial order.
+	serials serialIndex
+	users   map[UID]*UserRecord
+	initNS  *UserNS
 	// creds is every live credential, for the invariant checker.
 	creds    map[*Cred]struct{}
 	freelist *btree.FreeListG[link]
@@ -142,13 +140,11 @@ func New(cfg Config) *State {
 	s := &State{
 		cfg:      cfg,
 		now:      cfg.Start,
-		pcg:      rand.NewPCG(cfg.Seed, 0x6b657965_6d750000),
-		byserial: make(map[Serial]*Key),
+		serials:  newSerialIndex(cfg.Seed),
 		users:    make(map[UID]*UserRecord),
 		creds:    make(map[*Cred]struct{}),
 		freelist: btree.NewFreeListG[link](btree.DefaultFreeListSize),
 	}
-	s.rng = rand.New(s.pcg)
 	s.initNS = &UserNS{owner: 0, names: make(map[string][]*Key)}
 	s.userRecord(0) // root's record is static in the kernel
 	boot := s.NewCred(0, 0, nil, s.initNS)
@@ -191,8 +187,8 @@ func (s *State) gcDelay() int64 { return int64(s.cfg.GCDelay / time.Second) }
 // KeyBySerial returns the live key with that serial (key_lookup): one whose
 // usage count is not zero.
 func (s *State) KeyBySerial(id Serial) (*Key, bool) {
-	k, ok := s.byserial[id]
-	if !ok || !k.alive() {
+	k := s.serials.get(id)
+	if k == nil || !k.alive() {
 		return nil, false
 	}
 	return k, true
@@ -203,7 +199,7 @@ func (s *State) KeyBySerial(id Serial) (*Key, bool) {
 // A new key changes no cached answer: it is linked nowhere yet, and no
 // cache holds it.
 func (s *State) indexKey(k *Key) {
-	s.byserial[k.serial] = k
+	s.serials.add(k)
 }
 
 // unindexKey removes k from the serial index. Cached answers hold
@@ -215,11 +211,11 @@ func (s *State) unindexKey(k *Key) {
 	if k.isKeyring() || k.typ == TypeAuth {
 		s.changed()
 	}
-	delete(s.byserial, k.serial)
+	s.serials.remove(k)
 }
 
 // NumKeys returns how many keys exist.
-func (s *State) NumKeys() int { return len(s.byserial) }
+func (s *State) NumKeys() int { return s.serials.n }
 
 // EachKey calls fn for every key in serial order until fn returns false.
 func (s *State) EachKey(fn func(*Key) bool) {
@@ -235,10 +231,11 @@ func bySerial(a, b *Key) int { return cmp.Compare(a.serial, b.serial) }
 // add_key, which a second, ordered index would slow by a third at a million
 // keys.
 func (s *State) ascendSerials(fn func(*Key) bool) {
-	keys := make([]*Key, 0, len(s.byserial))
-	for _, k := range s.byserial {
+	keys := make([]*Key, 0, s.serials.n)
+	s.serials.each(func(k *Key) bool {
 		keys = append(keys, k)
-	}
+		return true
+	})
 	slices.SortFunc(keys, bySerial)
 	for _, k := range keys {
 		if !fn(k) {
@@ -247,21 +244,9 @@ func (s *State) ascendSerials(fn func(*Key) bool) {
 	}
 }
 
-// allocSerial is key_alloc_serial(): 31 random bits, at least 3; on a
-// collision the next free number above, wrapping to 3 (R1.1).
-func (s *State) allocSerial() Serial {
-	var n Serial
-	for n < 3 {
-		n = Serial(s.rng.Uint32() >> 1)
-	}
-	for s.byserial[n] != nil {
-		n++
-		if n < 3 {
-			n = 3
-		}
-	}
-	return n
-}
+// allocSerial is key_alloc_serial(): a serial no key has, at least 3,
+// random-looking (R1.1; serialIndex).
+func (s *State) allocSerial() Serial { return s.serials.alloc() }
 
 type allocFlags uint8
 

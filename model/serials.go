@@ -1,0 +1,290 @@
+package model
+
+import "fmt"
+
+// Serials (R1.1) come from a keyed permutation of the 31-bit numbers
+// applied to a counter: the n-th key gets perm(n), so serials look random
+// (per Config.Seed), never repeat until all 2^31 have been handed out, and
+// the serial index is an array indexed by perm⁻¹(serial) instead of a hash
+// table. Keys are filled in in counter order, so building an index of a
+// million keys writes memory in order instead of at a random place per key.
+//
+// Divergence: the kernel draws 31 random bits and takes the next free
+// number above on a collision; keyemu's serials never collide, so a
+// destroyed key's serial comes back only after 2^31 more keys (R1.1 allows
+// either).
+
+const (
+	serialSpace = 1 << 31 // serials and counters are 31-bit numbers
+	serialMask  = serialSpace - 1
+	chunkBits   = 12
+	chunkLen    = 1 << chunkBits
+)
+
+// serialPerm is a bijection of [0, 2^31): add a key, then three rounds of
+// xorshift and multiplication by an odd number modulo 2^31, each
+// invertible.
+type serialPerm struct {
+	add      uint32
+	mul, inv [2]uint32
+	shifts   [3]uint
+}
+
+func newSerialPerm(seed uint64) serialPerm {
+	z := seed
+	next := func() uint32 { // splitmix64
+		z += 0x9e3779b97f4a7c15
+		x := z
+		x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+		x = (x ^ x>>27) * 0x94d049bb133111eb
+		return uint32(x ^ x>>31)
+	}
+	p := serialPerm{shifts: [3]uint{16, 13, 15}}
+	p.add = next() & serialMask
+	for i := range p.mul {
+		p.mul[i] = next()&serialMask | 1
+		p.inv[i] = oddInverse(p.mul[i])
+	}
+	return p
+}
+
+// oddInverse returns the inverse of the odd m modulo 2^31 (Newton's
+// iteration doubles the correct low bits each step: 1, 2, 4, ... 32).
+func oddInverse(m uint32) uint32 {
+	x := m // correct to 3 bits: m*m ≡ 1 mod 8 for odd m
+	for i := 0; i < 4; i++ {
+		x *= 2 - m*x
+	}
+	return x & serialMask
+}
+
+// unshift inverts y = x ^ x>>s on 31-bit numbers.
+func unshift(y uint32, s uint) uint32 {
+	for ; s < 31; s *= 2 {
+		y ^= y >> s
+	}
+	return y
+}
+
+func (p *serialPerm) fwd(c uint32) uint32 {
+	x := (c + p.add) & serialMask
+	x ^= x >> p.shifts[0]
+	x = x * p.mul[0] & serialMask
+	x ^= x >> p.shifts[1]
+	x = x * p.mul[1] & serialMask
+	x ^= x >> p.shifts[2]
+	return x
+}
+
+func (p *serialPerm) back(x uint32) uint32 {
+	x = unshift(x, p.shifts[2])
+	x = x * p.inv[1] & serialMask
+	x = unshift(x, p.shifts[1])
+	x = x * p.inv[0] & serialMask
+	x = unshift(x, p.shifts[0])
+	return (x - p.add) & serialMask
+}
+
+// serialIndex holds every key by serial. A key whose serial is perm(c) for
+// a counter c already handed out lives in slot c of the chunked array;
+// others (keys restored from a snapshot whose counter had not reached
+// their serial, and every key at a wrap of the counter) wait in other
+// until the counter reaches them.
+type serialIndex struct {
+	perm serialPerm
+	// next is the next counter to hand out; counters below it are in use
+	// or free for good (until a wrap).
+	next   uint32
+	chunks []*serialChunk
+	other  map[Serial]*Key
+	n      int
+}
+
+// serialChunk holds chunkLen consecutive slots; it goes when its last key
+// does, once the counter has left it behind.
+type serialChunk struct {
+	live int
+	keys [chunkLen]*Key
+}
+
+func newSerialIndex(seed uint64) serialIndex {
+	return serialIndex{perm: newSerialPerm(seed)}
+}
+
+// get returns the key with serial n, or nil.
+func (x *serialIndex) get(n Serial) *Key {
+	if n < 0 {
+		return nil
+	}
+	if c := x.perm.back(uint32(n)); c < x.next {
+		if j := c >> chunkBits; j < uint32(len(x.chunks)) {
+			if ch := x.chunks[j]; ch != nil {
+				return ch.keys[c&(chunkLen-1)]
+			}
+		}
+		return nil
+	}
+	return x.other[n]
+}
+
+// alloc hands out a serial that no key has, at least 3 (R1.1). The caller
+// adds its key with add before the next alloc.
+func (x *serialIndex) alloc() Serial {
+	for {
+		if x.next == serialSpace {
+			x.wrap()
+		}
+		c := x.next
+		x.next++
+		if j := c >> chunkBits; c&(chunkLen-1) == 0 && j > 0 && j <= uint32(len(x.chunks)) {
+			// Leaving a chunk: it goes if no key is left in it.
+			if ch := x.chunks[j-1]; ch != nil && ch.live == 0 {
+				x.chunks[j-1] = nil
+			}
+		}
+		n := Serial(x.perm.fwd(c))
+		if k, ok := x.other[n]; ok {
+			// A restored key holds this serial: it takes its slot.
+			delete(x.other, n)
+			x.setSlot(c, k)
+			continue
+		}
+		if n >= 3 {
+			return n
+		}
+	}
+}
+
+// wrap starts the counter over once every serial has been handed out: the
+// live keys wait in other, and alloc skips their serials as it meets them.
+func (x *serialIndex) wrap() {
+	if x.other == nil {
+		x.other = make(map[Serial]*Key)
+	}
+	for _, ch := range x.chunks {
+		if ch == nil {
+			continue
+		}
+		for _, k := range ch.keys {
+			if k != nil {
+				x.other[k.serial] = k
+			}
+		}
+	}
+	x.chunks = nil
+	x.next = 0
+}
+
+func (x *serialIndex) setSlot(c uint32, k *Key) {
+	j := int(c >> chunkBits)
+	if j >= len(x.chunks) {
+		x.chunks = append(x.chunks, make([]*serialChunk, j+1-len(x.chunks))...)
+	}
+	ch := x.chunks[j]
+	if ch == nil {
+		ch = new(serialChunk)
+		x.chunks[j] = ch
+	}
+	if ch.keys[c&(chunkLen-1)] != nil {
+		panic(fmt.Sprintf("model: serial %d given to two keys", k.serial))
+	}
+	ch.keys[c&(chunkLen-1)] = k
+	ch.live++
+}
+
+// add enters k under its serial, which alloc handed out or a snapshot
+// restored; the serial must be free.
+func (x *serialIndex) add(k *Key) {
+	if k.serial < 0 {
+		panic(fmt.Sprintf("model: negative serial %d", k.serial))
+	}
+	if c := x.perm.back(uint32(k.serial)); c < x.next {
+		x.setSlot(c, k)
+	} else {
+		if x.other == nil {
+			x.other = make(map[Serial]*Key)
+		}
+		if x.other[k.serial] != nil {
+			panic(fmt.Sprintf("model: serial %d given to two keys", k.serial))
+		}
+		x.other[k.serial] = k
+	}
+	x.n++
+}
+
+// remove takes k out of the index.
+func (x *serialIndex) remove(k *Key) {
+	if c := x.perm.back(uint32(k.serial)); c < x.next {
+		j := c >> chunkBits
+		if j < uint32(len(x.chunks)) {
+			if ch := x.chunks[j]; ch != nil && ch.keys[c&(chunkLen-1)] == k {
+				ch.keys[c&(chunkLen-1)] = nil
+				ch.live--
+				if ch.live == 0 && j < (x.next-1)>>chunkBits {
+					x.chunks[j] = nil
+				}
+				x.n--
+				return
+			}
+		}
+	} else if x.other[k.serial] == k {
+		delete(x.other, k.serial)
+		x.n--
+		return
+	}
+	panic(fmt.Sprintf("model: key %d is not in the serial index", k.serial))
+}
+
+// each calls fn for every key, in no particular order, until fn returns
+// false.
+func (x *serialIndex) each(fn func(*Key) bool) {
+	for _, ch := range x.chunks {
+		if ch == nil {
+			continue
+		}
+		for _, k := range ch.keys {
+			if k != nil && !fn(k) {
+				return
+			}
+		}
+	}
+	for _, k := range x.other {
+		if !fn(k) {
+			return
+		}
+	}
+}
+
+// check verifies that every key sits where its serial says and the counts
+// add up.
+func (x *serialIndex) check() error {
+	n := 0
+	for j, ch := range x.chunks {
+		if ch == nil {
+			continue
+		}
+		live := 0
+		for i, k := range ch.keys {
+			if k == nil {
+				continue
+			}
+			live++
+			if c := uint32(j<<chunkBits | i); c >= x.next || x.perm.fwd(c) != uint32(k.serial) {
+				return fmt.Errorf("key %d in serial slot %d", k.serial, c)
+			}
+		}
+		if live != ch.live || live == 0 && j < int((x.next-1)>>chunkBits) {
+			return fmt.Errorf("serial chunk %d holds %d keys, counts %d", j, live, ch.live)
+		}
+		n += live
+	}
+	for serial, k := range x.other {
+		if serial != k.serial || x.perm.back(uint32(serial)) < x.next {
+			return fmt.Errorf("key %d waits under serial %d", k.serial, serial)
+		}
+	}
+	if n+len(x.other) != x.n {
+		return fmt.Errorf("serial index counts %d keys, holds %d", x.n, n+len(x.other))
+	}
+	return nil
+}
