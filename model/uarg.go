@@ -41,7 +41,9 @@ func (b UBuf) copyIn(n int) ([]byte, error) {
 	if !b.accessible(n) {
 		return nil, EFAULT
 	}
-	return append([]byte(nil), b.B[:n]...), nil
+	data := make([]byte, n)
+	copy(data, b.B)
+	return data, nil
 }
 
 // copyOut writes data to b (copy_to_user): EFAULT if it cannot be written.
