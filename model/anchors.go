@@ -251,7 +251,7 @@ func (s *State) lookUpUserKeyringsLegacy(c *Cred) (*Key, *Key, error) {
 // findUIDKeyringByName is find_keyring_by_name(name, true) of the legacy
 // kernels: a live, unrevoked keyring flagged UID_KEYRING (R2.6).
 func (s *State) findUIDKeyringByName(name string) *Key {
-	for _, k := range s.initNS.names[name] {
+	for _, k := range s.initNS.named(name) {
 		if k.alive() && k.has(flagUIDKeyring) && !k.has(flagRevoked) {
 			return s.get(k)
 		}

@@ -24,6 +24,13 @@ func (s *State) JoinSessionKeyring(c *Cred, name UStr) (int, error) {
 	if n != "" && n[0] == '.' {
 		return -1, EPERM
 	}
+	// A function of its own keeps both defers open-coded (see searchFrom).
+	return s.joinNamed(c, n)
+}
+
+// joinNamed is JoinSessionKeyring with a name.
+func (s *State) joinNamed(c *Cred, n string) (int, error) {
+	var err error
 	k := s.findKeyringByName(c, n)
 	if k == nil {
 		k, err = s.keyringAlloc(n, c.UID, c.GID, c.NS, permNamedSession, 0, nil)
@@ -47,7 +54,7 @@ func (s *State) findKeyringByName(c *Cred, name string) *Key {
 	if s.cfg.Profile == ProfileLegacy {
 		ns = s.initNS
 	}
-	for _, k := range ns.names[name] {
+	for _, k := range ns.named(name) {
 		if _, ok := c.NS.FromKUID(k.user.uid); !ok {
 			continue
 		}

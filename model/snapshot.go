@@ -226,7 +226,7 @@ func (s *State) MarshalSnapshot(names map[*Cred]string) ([]byte, error) {
 		sort.Strings(descs)
 		for _, d := range descs {
 			n := snapNames{Desc: d}
-			for _, k := range ns.names[d] {
+			for _, k := range ns.names[d].keys {
 				n.Keys = append(n.Keys, k.serial)
 			}
 			e.Names = append(e.Names, n)
@@ -363,7 +363,7 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 	}
 	nss := make([]*UserNS, len(snap.Namespaces))
 	for i, e := range snap.Namespaces {
-		ns := &UserNS{owner: e.Owner, uidMap: e.UIDMap, gidMap: e.GIDMap, names: make(map[string][]*Key)}
+		ns := &UserNS{owner: e.Owner, uidMap: e.UIDMap, gidMap: e.GIDMap, names: make(map[string]*nameList)}
 		if i > 0 {
 			if e.Parent < 0 || e.Parent >= i {
 				return nil, nil, fmt.Errorf("namespace %d has parent %d", i, e.Parent)
@@ -527,7 +527,12 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 				if err != nil || k == nil || k.ring == nil || k.desc != n.Desc || k.ring.ns != ns {
 					return nil, nil, fmt.Errorf("namespace %d publishes %q as key %d", i, n.Desc, id)
 				}
-				ns.names[n.Desc] = append(ns.names[n.Desc], k)
+				l := ns.names[n.Desc]
+				if l == nil {
+					l = new(nameList)
+					ns.names[n.Desc] = l
+				}
+				l.keys = append(l.keys, k)
 			}
 		}
 	}

@@ -145,7 +145,7 @@ func New(cfg Config) *State {
 		creds:    make(map[*Cred]struct{}),
 		freelist: btree.NewFreeListG[link](btree.DefaultFreeListSize),
 	}
-	s.initNS = &UserNS{owner: 0, names: make(map[string][]*Key)}
+	s.initNS = &UserNS{owner: 0, names: make(map[string]*nameList)}
 	s.userRecord(0) // root's record is static in the kernel
 	boot := s.NewCred(0, 0, nil, s.initNS)
 	if s.cfg.Profile == ProfileModern {

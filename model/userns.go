@@ -1,5 +1,7 @@
 package model
 
+import "slices"
+
 // IDMapping is one line of a uid_map or gid_map: Count IDs starting at
 // Inside in the namespace are Outside.. in the parent namespace.
 type IDMapping struct {
@@ -17,7 +19,7 @@ type UserNS struct {
 	userReg        *Key
 	persistentReg  *Key
 	// names lists published keyrings by description in creation order.
-	names map[string][]*Key
+	names map[string]*nameList
 }
 
 // Parent returns the parent namespace, nil for the initial one.
@@ -31,7 +33,7 @@ func (ns *UserNS) Owner() UID { return ns.owner }
 // fails EINVAL, one whose parent IDs have no kernel ID EPERM.
 func (s *State) NewUserNS(parent *UserNS, owner UID, uidMap, gidMap []IDMapping) (*UserNS, error) {
 	defer s.changed()
-	ns := &UserNS{parent: parent, owner: owner, names: make(map[string][]*Key)}
+	ns := &UserNS{parent: parent, owner: owner, names: make(map[string]*nameList)}
 	for _, m := range uidMap {
 		if m.Count == 0 {
 			return nil, EINVAL
@@ -142,20 +144,38 @@ func (ns *UserNS) publish(k *Key) {
 		return
 	}
 	k.ring.ns = ns
-	ns.names[k.desc] = append(ns.names[k.desc], k)
+	l := ns.names[k.desc]
+	if l == nil {
+		l = new(nameList)
+		ns.names[k.desc] = l
+	}
+	l.keys = append(l.keys, k)
 }
 
-func (ns *UserNS) unpublish(k *Key) {
-	list := ns.names[k.desc]
-	for i, x := range list {
-		if x == k {
-			list = append(list[:i:i], list[i+1:]...)
-			break
-		}
+// nameList is the keyrings published under one name. The map holds a
+// pointer, so that publishing and unpublishing change the list in place.
+type nameList struct{ keys []*Key }
+
+// named returns the keyrings published under name, oldest first.
+func (ns *UserNS) named(name string) []*Key {
+	if l := ns.names[name]; l != nil {
+		return l.keys
 	}
-	if len(list) == 0 {
+	return nil
+}
+
+// unpublish removes k from its name's list, in place: the lists are only
+// read under the lock, never while one is changed, and a name that keeps
+// coming back (every anonymous session is a "_ses") keeps its capacity.
+func (ns *UserNS) unpublish(k *Key) {
+	l := ns.names[k.desc]
+	if l == nil {
+		return
+	}
+	if i := slices.Index(l.keys, k); i >= 0 {
+		l.keys = slices.Delete(l.keys, i, i+1)
+	}
+	if len(l.keys) == 0 {
 		delete(ns.names, k.desc)
-	} else {
-		ns.names[k.desc] = list
 	}
 }
