@@ -201,7 +201,15 @@ func (k *Key) find(typ *KeyType, desc string) (*Key, bool) {
 	if k.ring == nil || k.ring.links == nil {
 		return nil, false
 	}
-	l, ok := k.ring.links.Get(mkLink(typ, desc, nil))
+	return k.findLink(mkLink(typ, desc, nil))
+}
+
+// findLink is find with the index entry already made.
+func (k *Key) findLink(probe link) (*Key, bool) {
+	if k.ring == nil || k.ring.links == nil {
+		return nil, false
+	}
+	l, ok := k.ring.links.Get(probe)
 	return l.key, ok
 }
 

@@ -29,6 +29,9 @@ type searchCtx struct {
 	skippedRet int
 	// path, when non-nil, records every keyring entered, for explanations.
 	trace func(ev SearchEvent)
+	// probe is the index entry sought in each keyring (typ, desc), made
+	// once per search.
+	probe link
 }
 
 // SearchEvent is one step of a search, reported to an explanation trace.
@@ -62,6 +65,7 @@ func (s *State) searchKeyring(ctx *searchCtx, root *Key, possessed bool) (*Key, 
 		}
 	}
 	ctx.now = s.sec()
+	ctx.probe = mkLink(ctx.typ, ctx.desc, nil)
 	if ctx.trace == nil && s.trace != nil {
 		ctx.trace = s.traceSearch
 	}
@@ -99,7 +103,7 @@ func (s *State) descend(ctx *searchCtx, ring *Key, depth int) bool {
 	if ctx.trace != nil {
 		ctx.trace(SearchEvent{Keyring: ring, Depth: depth})
 	}
-	if e, ok := ring.find(ctx.typ, ctx.desc); ok {
+	if e, ok := ring.findLink(ctx.probe); ok {
 		if s.iterate(ctx, e, depth) == 1 {
 			return true
 		}
@@ -314,8 +318,9 @@ func (s *State) reachPossessed(c *Cred, k *Key) bool {
 		}
 		return false
 	}
+	probe := mkLink(k.typ, k.desc, nil)
 	for _, r := range rc.rings {
-		if e, ok := r.ring.find(k.typ, k.desc); ok && e == k && s.permission(r.cred, k, true, NeedSearch) == nil {
+		if e, ok := r.ring.findLink(probe); ok && e == k && s.permission(r.cred, k, true, NeedSearch) == nil {
 			return true
 		}
 	}
