@@ -66,6 +66,49 @@ func (s *State) linkBeginFind(ring *Key, typ *KeyType, desc string) (*Key, error
 	return old, nil
 }
 
+// linkBeginInsert is linkBeginFind for add_key, in one descent of the
+// index where there is no entry yet: it enters the new key's entry at once,
+// pointing to nk, a zeroed Key that keyAllocInto will make the key. When an
+// entry exists it is put back and returned, and nothing is entered
+// (pending false). While pending, the index holds an entry whose key is not
+// yet made: nothing may read the keyring's entries until linkCommitPending
+// or linkUndoInsert.
+func (s *State) linkBeginInsert(ring *Key, typ *KeyType, desc string, nk *Key) (old *Key, pending bool, err error) {
+	if !ring.isKeyring() {
+		return nil, false, ENOTDIR
+	}
+	if ring.has(flagRevoked) {
+		return nil, false, EKEYREVOKED
+	}
+	if ring.ring.links == nil {
+		ring.ring.links = s.newRingTree()
+	}
+	l := mkLink(typ, desc, nk)
+	if prev, found := ring.ring.links.ReplaceOrInsert(l); found {
+		ring.ring.links.ReplaceOrInsert(prev)
+		return prev.key, false, nil
+	}
+	if err := s.reserveLink(ring); err != nil {
+		ring.ring.links.Delete(l)
+		return nil, false, err
+	}
+	return nil, true, nil
+}
+
+// linkUndoInsert takes back a pending entry of linkBeginInsert and its
+// quota charge.
+func (s *State) linkUndoInsert(ring *Key, typ *KeyType, desc string) {
+	ring.ring.links.Delete(mkLink(typ, desc, nil))
+	_ = s.payloadReserve(ring, int(ring.datalen)-linkBytes)
+}
+
+// linkCommitPending is linkCommit for the key linkBeginInsert entered.
+func (s *State) linkCommitPending(ring *Key, k *Key) {
+	s.linkChanged(k)
+	s.get(k)
+	k.linkedIn(ring)
+}
+
 // linkCancel undoes the quota charge of a linkBegin for (typ, desc).
 func (s *State) linkCancel(ring *Key, typ *KeyType, desc string) {
 	if _, ok := ring.find(typ, desc); !ok {

@@ -70,33 +70,51 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 		// None of the emulated types can choose a description.
 		return nil, EINVAL
 	}
-	old, err := s.linkBeginFind(ring, typ, desc)
+	// The new key's entry goes into the index now when there is none (one
+	// descent instead of a lookup and an insertion); it points to nk,
+	// which becomes the key.
+	nk := s.spare
+	if nk == nil {
+		nk = new(Key)
+	}
+	s.spare = nil
+	old, pending, err := s.linkBeginInsert(ring, typ, desc, nk)
 	if err != nil {
+		s.spare = nk
 		return nil, err
 	}
+	cancel := func() {
+		if pending {
+			s.linkUndoInsert(ring, typ, desc)
+		}
+	}
 	if err := s.checkRestriction(ring, typ); err != nil {
-		s.linkCancel(ring, typ, desc)
+		cancel()
+		s.spare = nk
 		return nil, err
 	}
 	if err := s.permission(c, ring, ringRef.possessed, NeedWrite); err != nil {
-		s.linkCancel(ring, typ, desc)
+		cancel()
+		s.spare = nk
 		return nil, err
 	}
 	if typ.updatable {
-		// find_key_to_update(): the entry linkBeginFind met; nothing
+		// find_key_to_update(): the entry linkBeginInsert met; nothing
 		// between there and here changes the keyring.
 		if old != nil && !old.has(flagInvalidated|flagRevoked) {
 			// Step 12: update in place; no new entry, so nothing reserved.
+			s.spare = nk
 			return old, s.updateKey(c, keyRef{old, ringRef.possessed}, data)
 		}
 	}
-	k, err := s.keyAlloc(typ, desc, c.FSUID, c.FSGID, defaultPerm(typ), 0)
+	k, err := s.keyAllocInto(nk, typ, desc, c.FSUID, c.FSGID, defaultPerm(typ), 0)
 	if err != nil {
-		s.linkCancel(ring, typ, desc)
+		cancel()
+		s.spare = nk
 		return nil, err
 	}
 	if err := s.payloadReserve(k, len(data)); err != nil {
-		s.linkCancel(ring, typ, desc)
+		cancel()
 		s.put(k)
 		return nil, err
 	}
@@ -104,7 +122,12 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 	if ring.has(flagKeep) {
 		k.flags |= flagKeep
 	}
-	s.linkCommit(ring, k)
+	if pending {
+		s.linkCommitPending(ring, k)
+	} else {
+		// An entry that is not updated is displaced (R5.5).
+		s.linkCommit(ring, k)
+	}
 	s.put(k)
 	return k, nil
 }

@@ -96,6 +96,9 @@ type State struct {
 	// creds is every live credential, for the invariant checker.
 	creds    map[*Cred]struct{}
 	freelist *btree.FreeListG[link]
+	// spare is a zeroed Key that createOrUpdate put into a keyring's index
+	// ahead of the key and then did not need (linkBeginInsert).
+	spare *Key
 	// trace receives explanation steps while set (SetTrace).
 	trace func(Step)
 	// gcAt is the earliest time at which Collect has timed work to do;
@@ -260,6 +263,12 @@ const (
 // strlen(desc)+1 bytes to uid's quota (R7.3), give the key a serial. The
 // key starts uninstantiated with usage 1, held by the caller.
 func (s *State) keyAlloc(typ *KeyType, desc string, uid UID, gid GID, perm Perm, flags allocFlags) (*Key, error) {
+	return s.keyAllocInto(new(Key), typ, desc, uid, gid, perm, flags)
+}
+
+// keyAllocInto is keyAlloc into the zeroed k, which it leaves untouched
+// when it fails.
+func (s *State) keyAllocInto(k *Key, typ *KeyType, desc string, uid UID, gid GID, perm Perm, flags allocFlags) (*Key, error) {
 	if desc == "" {
 		return nil, EINVAL
 	}
@@ -284,16 +293,14 @@ func (s *State) keyAlloc(typ *KeyType, desc string, uid UID, gid GID, perm Perm,
 		u.qnbytes += quotalen
 	}
 	u.nkeys++
-	k := &Key{
-		serial:   s.allocSerial(),
-		typ:      typ,
-		desc:     desc,
-		uid:      uid,
-		gid:      gid,
-		perm:     perm,
-		quotalen: int32(quotalen),
-		user:     u,
-	}
+	k.serial = s.allocSerial()
+	k.typ = typ
+	k.desc = desc
+	k.uid = uid
+	k.gid = gid
+	k.perm = perm
+	k.quotalen = int32(quotalen)
+	k.user = u
 	k.usage.Store(1)
 	if flags&allocNotInQuota == 0 {
 		k.flags |= flagInQuota
