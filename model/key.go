@@ -61,9 +61,10 @@ type Key struct {
 	datalen int32
 	// quotalen is what the key charges its owner's byte quota (R7.4).
 	quotalen int32
-	// parent is the keyring that links the key when nparents, the number
-	// of keyrings linking it, is 1 (linkedIn); possession checks use
-	// it instead of searching each keyring for the key.
+	// parent, when not nil, is a keyring that links the key (linkedIn);
+	// while nparents, the number of keyrings linking it, is 1 it is the
+	// only one, and possession checks use it instead of searching each
+	// keyring for the key.
 	parent *Key
 	user   *UserRecord
 	ring   *ringData
@@ -115,22 +116,24 @@ func mkLink(typ *KeyType, desc string, key *Key) link {
 }
 
 // linkedIn records that ring now links k: nparents counts the keyrings
-// linking k, and parent is the one while there is exactly one. From two
-// down to one the keyring left is not known, and parent stays nil; a
-// count that reaches its maximum stays there, unknown.
+// linking k, and parent, when not nil, is one of them: the first, until it
+// unlinks k. So when the count is back to 1 after an unlink from another
+// keyring, parent is the sole one; after an unlink from parent it is not
+// known (nil) until the count reaches 0. A count that reaches its maximum
+// stays there, unknown.
 func (k *Key) linkedIn(ring *Key) {
 	switch k.nparents {
 	case math.MaxUint16:
 		return
 	case 0:
 		k.parent = ring
-	default:
+	case math.MaxUint16 - 1:
 		k.parent = nil
 	}
 	k.nparents++
 }
 
-// unlinkedFrom records that a keyring no longer links k.
+// unlinkedFrom records that ring no longer links k.
 func (k *Key) unlinkedFrom(ring *Key) {
 	switch k.nparents {
 	case math.MaxUint16:
@@ -139,10 +142,13 @@ func (k *Key) unlinkedFrom(ring *Key) {
 		panic(fmt.Sprintf("model: key %d unlinked from keyring %d but linked nowhere", k.serial, ring.serial))
 	}
 	k.nparents--
-	k.parent = nil
+	if ring == k.parent {
+		k.parent = nil
+	}
 }
 
-// soleParent returns the keyring that alone links k, when that is known.
+// soleParent returns the keyring that alone links k, when that is known
+// (linkedIn).
 func (k *Key) soleParent() (*Key, bool) {
 	return k.parent, k.nparents == 1 && k.parent != nil
 }

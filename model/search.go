@@ -309,14 +309,17 @@ func (s *State) reachPossessed(c *Cred, k *Key) bool {
 		_, _ = s.searchProcessKeyrings(&ctx)
 		rc.gen, rc.valid = s.gen, true
 	}
-	if p, ok := k.soleParent(); ok {
-		// The one keyring that links k: no index to search.
+	if p := k.parent; p != nil {
+		// A keyring that links k (the only one if nparents is 1): no
+		// index to search.
 		for _, r := range rc.rings {
 			if r.ring == p && s.permission(r.cred, k, true, NeedSearch) == nil {
 				return true
 			}
 		}
-		return false
+		if _, sole := k.soleParent(); sole {
+			return false
+		}
 	}
 	probe := mkLink(k.typ, k.desc, nil)
 	for _, r := range rc.rings {
