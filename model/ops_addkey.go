@@ -40,6 +40,11 @@ func (s *State) AddKey(c *Cred, typeArg, descArg UStr, payload UBuf, ringid int3
 	return int(k.serial), nil
 }
 
+// optimisticInsertMin is the size from which createOrUpdate enters a new
+// entry before it knows whether one exists: a keyring index node holds up
+// to 31 entries (State.newRingTree).
+const optimisticInsertMin = 32
+
 // defaultPerm is the permission mask of keys made by add_key and
 // request_key (R5.2 step 13).
 func defaultPerm(t *KeyType) Perm {
@@ -70,15 +75,24 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 		// None of the emulated types can choose a description.
 		return nil, EINVAL
 	}
-	// The new key's entry goes into the index now when there is none (one
-	// descent instead of a lookup and an insertion); it points to nk,
-	// which becomes the key.
+	// In a keyring of more than one index node, the new key's entry goes
+	// into the index now when there is none (one descent instead of a
+	// lookup and an insertion); it points to nk, which becomes the key. In
+	// a smaller one a lookup costs less than putting back an entry that
+	// exists (an update).
 	nk := s.spare
 	if nk == nil {
 		nk = new(Key)
 	}
 	s.spare = nil
-	old, pending, err := s.linkBeginInsert(ring, typ, desc, nk)
+	var old *Key
+	var pending bool
+	var err error
+	if ring.nlinks() < optimisticInsertMin {
+		old, err = s.linkBeginFind(ring, typ, desc)
+	} else {
+		old, pending, err = s.linkBeginInsert(ring, typ, desc, nk)
+	}
 	if err != nil {
 		s.spare = nk
 		return nil, err
@@ -86,6 +100,8 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 	cancel := func() {
 		if pending {
 			s.linkUndoInsert(ring, typ, desc)
+		} else {
+			s.linkCancel(ring, typ, desc)
 		}
 	}
 	if err := s.checkRestriction(ring, typ); err != nil {
