@@ -27,7 +27,6 @@ const (
 type serialPerm struct {
 	add      uint32
 	mul, inv [2]uint32
-	shifts   [3]uint
 }
 
 func newSerialPerm(seed uint64) serialPerm {
@@ -39,7 +38,7 @@ func newSerialPerm(seed uint64) serialPerm {
 		x = (x ^ x>>27) * 0x94d049bb133111eb
 		return uint32(x ^ x>>31)
 	}
-	p := serialPerm{shifts: [3]uint{16, 13, 15}}
+	var p serialPerm
 	p.add = next() & serialMask
 	for i := range p.mul {
 		p.mul[i] = next()&serialMask | 1
@@ -58,30 +57,27 @@ func oddInverse(m uint32) uint32 {
 	return x & serialMask
 }
 
-// unshift inverts y = x ^ x>>s on 31-bit numbers.
-func unshift(y uint32, s uint) uint32 {
-	for ; s < 31; s *= 2 {
-		y ^= y >> s
-	}
-	return y
-}
+// The shifts are 16, 13 and 15 bits; y = x ^ x>>s is inverted on 31-bit
+// numbers by x = y ^ y>>s ^ y>>2s ^ ..., done by doubling the shift.
 
 func (p *serialPerm) fwd(c uint32) uint32 {
 	x := (c + p.add) & serialMask
-	x ^= x >> p.shifts[0]
+	x ^= x >> 16
 	x = x * p.mul[0] & serialMask
-	x ^= x >> p.shifts[1]
+	x ^= x >> 13
 	x = x * p.mul[1] & serialMask
-	x ^= x >> p.shifts[2]
+	x ^= x >> 15
 	return x
 }
 
 func (p *serialPerm) back(x uint32) uint32 {
-	x = unshift(x, p.shifts[2])
+	x ^= x >> 15
+	x ^= x >> 30
 	x = x * p.inv[1] & serialMask
-	x = unshift(x, p.shifts[1])
+	x ^= x >> 13
+	x ^= x >> 26
 	x = x * p.inv[0] & serialMask
-	x = unshift(x, p.shifts[0])
+	x ^= x >> 16
 	return (x - p.add) & serialMask
 }
 
