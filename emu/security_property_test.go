@@ -1,6 +1,7 @@
 package emu_test
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -197,8 +198,15 @@ func TestPropertyPermissions(t *testing.T) {
 		for _, u := range users[1:] {
 			for _, k := range keys {
 				if rapid.IntRange(0, 3).Draw(t, fmt.Sprintf("entry-%d-%s", u.uid, k.desc)) == 0 {
-					if !link(u, k, sessions[u]) {
-						t.Fatalf("uid %d: KEYCTL_LINK(%s, @s) failed with every mask open", u.uid, k.desc)
+					_, err := u.th.KeyctlInt(emu.KEYCTL_LINK, k.id, sessions[u].id, 0, 0)
+					switch {
+					case err == nil:
+						sessions[u].children = append(sessions[u].children, k)
+					case errors.Is(err, emu.ELOOP) && k.typ == "keyring":
+						// R5.5b: a chain of 8 keyrings hangs below k
+						// already; one more level is refused.
+					default:
+						t.Fatalf("uid %d: KEYCTL_LINK(%s, @s) = %v with every mask open", u.uid, k.desc, err)
 					}
 				}
 			}
