@@ -36,6 +36,17 @@
 // injected (they are counted) and calls that meet a key under construction
 // (they wait on System.cond, whose lock is System.mu's write side).
 //
+// Every writer counts itself as it lets go of System.mu (sysLock.writes),
+// so a count read with no writer inside names one state of everything the
+// lock guards: the clock, processes, credentials, keys and faults. A
+// thread keeps its last answer of KEYCTL_GET_KEYRING_ID without create for
+// each special ID, made on the shared path, with the count it was made
+// under, and gives it again without taking the lock while the count is
+// unchanged (an atomic load; the answers are immutable and published
+// through atomic pointers). A call that meets a writer still inside is
+// ordered before it. Config.CheckCaches turns this off and compares each
+// new answer with the kept one instead.
+//
 // Lock order: System.mu (its shards in index order), then Thread.shared.
 // No other lock is taken while either is held, and request-key handlers
 // run with neither held.

@@ -2,6 +2,7 @@ package emu
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/keyemu/keyemu/model"
 )
@@ -52,6 +53,18 @@ type Thread struct {
 	// where System.mu is held only for reading: they fill the caches of
 	// the thread's credentials.
 	shared sync.Mutex
+	// keyringIDs holds the last answer of KEYCTL_GET_KEYRING_ID without
+	// create for each special ID (index -id-1), made on the shared read
+	// path; an answer stands while no writer has held System.mu since
+	// (sysLock.writes), and is read without the lock (call).
+	keyringIDs [8]atomic.Pointer[keyringIDAnswer]
+}
+
+// keyringIDAnswer is one answer of Thread.keyringIDs.
+type keyringIDAnswer struct {
+	writes uint64
+	r      int
+	err    error
 }
 
 // NewProcess starts a process with the given IDs and no keyrings at all,

@@ -1,6 +1,7 @@
 package emu
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/keyemu/keyemu/model"
@@ -92,10 +93,20 @@ func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
 func (t *Thread) call(nr int, a *[5]Arg) (int, error) {
 	s := t.proc.sys
 	if t.trace == nil && sharedCall(nr, a) {
+		if e := t.keyringIDAnswer(a); e != nil && e.writes == s.mu.writes.Load() && !s.cfg.CheckCaches {
+			return e.r, e.err
+		}
 		if r, err, ok := t.callShared(a); ok {
 			return r, err
 		}
 	}
+	return t.callExclusive(nr, a)
+}
+
+// callExclusive is call with System.mu held for writing. It is a function
+// of its own so that the deferred calls cost nothing to the paths above.
+func (t *Thread) callExclusive(nr int, a *[5]Arg) (int, error) {
+	s := t.proc.sys
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t.exited {
@@ -178,9 +189,35 @@ func (t *Thread) callShared(a *[5]Arg) (int, error, bool) {
 		return 0, nil, false
 	}
 	if err != nil {
-		return -1, toSysErr(err), true
+		r, err = -1, toSysErr(err)
 	}
-	return r, nil, true
+	if op == KEYCTL_GET_KEYRING_ID && !create {
+		if id := int32(a[1].IntValue()); id < 0 && id >= -int32(len(t.keyringIDs)) {
+			e := &keyringIDAnswer{writes: s.mu.writes.Load(), r: r, err: err}
+			if s.cfg.CheckCaches {
+				if old := t.keyringIDs[-id-1].Load(); old != nil && old.writes == e.writes && (old.r != r || old.err != err) {
+					panic(fmt.Sprintf("emu: stale KEYCTL_GET_KEYRING_ID answer for %d: %d, %v; now %d, %v", id, old.r, old.err, r, err))
+				}
+			}
+			t.keyringIDs[-id-1].Store(e)
+		}
+	}
+	return r, err, true
+}
+
+// keyringIDAnswer returns the thread's last answer for a's
+// KEYCTL_GET_KEYRING_ID of a special ID without create, or nil. With
+// Config.CheckCaches, call takes the shared path anyway and callShared
+// compares.
+func (t *Thread) keyringIDAnswer(a *[5]Arg) *keyringIDAnswer {
+	if int32(a[0].IntValue()) != KEYCTL_GET_KEYRING_ID || int32(a[2].IntValue()) != 0 {
+		return nil
+	}
+	id := int32(a[1].IntValue())
+	if id >= 0 || id < -int32(len(t.keyringIDs)) {
+		return nil
+	}
+	return t.keyringIDs[-id-1].Load()
 }
 
 func (t *Thread) dispatchLocked(nr int, a *[5]Arg) (int, error) {

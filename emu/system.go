@@ -3,6 +3,7 @@ package emu
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -185,6 +186,10 @@ func (s *System) Model(fn func(*model.State)) {
 // side, for System.cond.
 type sysLock struct {
 	shards []lockShard
+	// writes counts the writers that have held the lock: a value read
+	// with no writer inside names one state of everything the lock guards
+	// (Thread.keyringIDs).
+	writes atomic.Uint64
 }
 
 type lockShard struct {
@@ -203,8 +208,9 @@ func (l *sysLock) Lock() {
 	}
 }
 
-// Unlock releases what Lock took.
+// Unlock releases what Lock took, counting the write first.
 func (l *sysLock) Unlock() {
+	l.writes.Add(1)
 	for i := len(l.shards) - 1; i >= 0; i-- {
 		l.shards[i].Unlock()
 	}
