@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"flag"
+	"fmt"
 	"testing"
 
 	"github.com/keyemu/keyemu/conformance"
@@ -23,9 +24,15 @@ func TestKernel(t *testing.T) {
 	conformance.RunDir(t, b, "testdata")
 }
 
-// TestEmulator checks the emulator against the kernel's expected outputs.
+// TestEmulator checks the emulator against the kernel's expected outputs:
+// with every cached answer recomputed and compared (CheckCaches), and as
+// users run it, where cached answers are given without recomputing.
 func TestEmulator(t *testing.T) {
-	conformance.RunDir(t, conformance.Emulator(emu.Config{CheckCaches: true}), "testdata")
+	for _, check := range []bool{true, false} {
+		t.Run(fmt.Sprintf("CheckCaches=%v", check), func(t *testing.T) {
+			conformance.RunDir(t, conformance.Emulator(emu.Config{CheckCaches: check}), "testdata")
+		})
+	}
 }
 
 // TestRunEmbedded runs the corpus compiled into the package, as an outside
