@@ -45,6 +45,11 @@ func (t *Thread) keyctlString(cmd, id int) (string, error) {
 }
 
 func (t *Thread) keyctlGetKeyringID(id int, create bool) (int, error) {
+	if !create && id == int(int32(id)) {
+		if r, err, ok := t.keptKeyringID(int32(id)); ok {
+			return r, err
+		}
+	}
 	c := 0
 	if create {
 		c = 1

@@ -91,10 +91,11 @@ func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
 // heap on the hot path. An operation that must wait for a key under
 // construction waits without the lock and is repeated (R1.17).
 func (t *Thread) call(nr int, a *[5]Arg) (int, error) {
-	s := t.proc.sys
 	if t.trace == nil && sharedCall(nr, a) {
-		if e := t.keyringIDAnswer(a); e != nil && e.writes == s.mu.writes.Load() && !s.cfg.CheckCaches {
-			return e.r, e.err
+		if int32(a[0].IntValue()) == KEYCTL_GET_KEYRING_ID && int32(a[2].IntValue()) == 0 {
+			if r, err, ok := t.keptKeyringID(int32(a[1].IntValue())); ok {
+				return r, err
+			}
 		}
 		if r, err, ok := t.callShared(a); ok {
 			return r, err
@@ -205,19 +206,19 @@ func (t *Thread) callShared(a *[5]Arg) (int, error, bool) {
 	return r, err, true
 }
 
-// keyringIDAnswer returns the thread's last answer for a's
-// KEYCTL_GET_KEYRING_ID of a special ID without create, or nil. With
-// Config.CheckCaches, call takes the shared path anyway and callShared
-// compares.
-func (t *Thread) keyringIDAnswer(a *[5]Arg) *keyringIDAnswer {
-	if int32(a[0].IntValue()) != KEYCTL_GET_KEYRING_ID || int32(a[2].IntValue()) != 0 {
-		return nil
+// keptKeyringID returns the thread's kept answer of KEYCTL_GET_KEYRING_ID
+// without create for id, if it has one that still stands (Thread.keyringIDs).
+// With Config.CheckCaches it has none: the call takes the shared path, and
+// callShared compares.
+func (t *Thread) keptKeyringID(id int32) (int, error, bool) {
+	if id >= 0 || id < -int32(len(t.keyringIDs)) || t.trace != nil {
+		return 0, nil, false
 	}
-	id := int32(a[1].IntValue())
-	if id >= 0 || id < -int32(len(t.keyringIDs)) {
-		return nil
+	s := t.proc.sys
+	if e := t.keyringIDs[-id-1].Load(); e != nil && e.writes == s.mu.writes.Load() && !s.cfg.CheckCaches {
+		return e.r, e.err, true
 	}
-	return t.keyringIDs[-id-1].Load()
+	return 0, nil, false
 }
 
 func (t *Thread) dispatchLocked(nr int, a *[5]Arg) (int, error) {
