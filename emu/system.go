@@ -188,8 +188,11 @@ type sysLock struct {
 	shards []lockShard
 	// writes counts the writers that have held the lock: a value read
 	// with no writer inside names one state of everything the lock guards
-	// (Thread.keyringIDs).
+	// (Thread.keyringIDs). It has a cache line of its own, so that a
+	// write does not make every reader miss the shard list.
+	_      [128 - unsafe.Sizeof([]lockShard{})%128]byte
 	writes atomic.Uint64
+	_      [120]byte
 }
 
 type lockShard struct {
