@@ -204,9 +204,6 @@ func (k *Key) nlinks() int {
 
 // find returns the entry of keyring k with the given index key.
 func (k *Key) find(typ *KeyType, desc string) (*Key, bool) {
-	if k.ring == nil || k.ring.links == nil {
-		return nil, false
-	}
 	return k.findLink(mkLink(typ, desc, nil))
 }
 

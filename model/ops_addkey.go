@@ -85,6 +85,12 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 		nk = new(Key)
 	}
 	s.spare = nil
+	made := false // nk became the key; otherwise it waits for the next call
+	defer func() {
+		if !made {
+			s.spare = nk
+		}
+	}()
 	var old *Key
 	var pending bool
 	var err error
@@ -94,7 +100,6 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 		old, pending, err = s.linkBeginInsert(ring, typ, desc, nk)
 	}
 	if err != nil {
-		s.spare = nk
 		return nil, err
 	}
 	cancel := func() {
@@ -106,29 +111,26 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 	}
 	if err := s.checkRestriction(ring, typ); err != nil {
 		cancel()
-		s.spare = nk
 		return nil, err
 	}
 	if err := s.permission(c, ring, ringRef.possessed, NeedWrite); err != nil {
 		cancel()
-		s.spare = nk
 		return nil, err
 	}
 	if typ.updatable {
-		// find_key_to_update(): the entry linkBeginInsert met; nothing
-		// between there and here changes the keyring.
+		// find_key_to_update(): the entry linkBeginFind or linkBeginInsert
+		// met; nothing between there and here changes the keyring.
 		if old != nil && !old.has(flagInvalidated|flagRevoked) {
 			// Step 12: update in place; no new entry, so nothing reserved.
-			s.spare = nk
 			return old, s.updateKey(c, keyRef{old, ringRef.possessed}, data)
 		}
 	}
 	k, err := s.keyAllocInto(nk, typ, desc, c.FSUID, c.FSGID, defaultPerm(typ), 0)
 	if err != nil {
 		cancel()
-		s.spare = nk
 		return nil, err
 	}
+	made = true
 	if err := s.payloadReserve(k, len(data)); err != nil {
 		cancel()
 		s.put(k)
