@@ -1,6 +1,9 @@
 package model
 
-import "strconv"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // GetKeyringID is KEYCTL_GET_KEYRING_ID (op 0): resolve id, creating
 // anchors when create is set (R3.3); works for any key, not only keyrings.
@@ -194,24 +197,84 @@ func DescribeString(k *Key, ns *UserNS) string {
 }
 
 func appendDescribe(b []byte, k *Key, ns *UserNS) []byte {
-	b = append(b, k.typ.Name...)
-	b = append(b, ';')
-	b = strconv.AppendInt(b, int64(int32(ns.uidMunged(k.uid))), 10)
-	b = append(b, ';')
-	b = strconv.AppendInt(b, int64(int32(ns.gidMunged(k.gid))), 10)
-	b = append(b, ';')
-	b = appendHex8(b, uint32(k.perm))
-	b = append(b, ';')
-	b = append(b, k.desc...)
+	var f describeText
+	f.fill(k, ns)
+	n := len(b)
+	b = slices.Grow(b, f.len())
+	b = b[:n+f.len()]
+	f.put(b[n:])
 	return b
 }
 
-func appendHex8(b []byte, v uint32) []byte {
-	const digits = "0123456789abcdef"
-	for shift := 28; shift >= 0; shift -= 4 {
-		b = append(b, digits[(v>>shift)&0xf])
+// describeText is the text of KEYCTL_DESCRIBE in parts, so that its length
+// is known before it is written (in place, into the caller's buffer).
+type describeText struct {
+	typ, desc string
+	uid, gid  [11]byte
+	// uidAt and gidAt are where the digits start in uid and gid.
+	uidAt, gidAt uint8
+	perm         uint32
+}
+
+func (f *describeText) fill(k *Key, ns *UserNS) {
+	f.typ, f.desc, f.perm = k.typ.Name, k.desc, uint32(k.perm)
+	f.uidAt = putDecimal(&f.uid, int32(ns.uidMunged(k.uid)))
+	f.gidAt = putDecimal(&f.gid, int32(ns.gidMunged(k.gid)))
+}
+
+// len is the text's length without a NUL.
+func (f *describeText) len() int {
+	return len(f.typ) + len(f.uid) - int(f.uidAt) + len(f.gid) - int(f.gidAt) + 8 + 4 + len(f.desc)
+}
+
+// put writes the text to b, which is f.len() bytes long.
+func (f *describeText) put(b []byte) {
+	i := copy(b, f.typ)
+	b[i] = ';'
+	i++
+	i += copy(b[i:], f.uid[f.uidAt:])
+	b[i] = ';'
+	i++
+	i += copy(b[i:], f.gid[f.gidAt:])
+	b[i] = ';'
+	binary.BigEndian.PutUint64(b[i+1:i+9], hex8(f.perm))
+	b[i+9] = ';'
+	copy(b[i+10:], f.desc)
+}
+
+// hex8 is v in 8 lower-case hex digits (%08x), the first in the top byte:
+// each nibble is spread to a byte of its own, and those above 9 are moved
+// from after '9' to 'a'.
+func hex8(v uint32) uint64 {
+	x := uint64(v)
+	x = (x | x<<16) & 0x0000ffff0000ffff
+	x = (x | x<<8) & 0x00ff00ff00ff00ff
+	x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f
+	letters := (x + 0x0606060606060606) >> 4 & 0x0101010101010101
+	return x + 0x3030303030303030 + letters*('a'-'9'-1)
+}
+
+// putDecimal writes v in decimal at the end of d (a '-' first if
+// negative: IDs print as the kernel's %d does) and returns where it starts.
+func putDecimal(d *[11]byte, v int32) uint8 {
+	u := uint32(v)
+	if v < 0 {
+		u = uint32(-int64(v))
 	}
-	return b
+	i := len(d)
+	for {
+		i--
+		d[i] = byte('0' + u%10)
+		u /= 10
+		if u == 0 {
+			break
+		}
+	}
+	if v < 0 {
+		i--
+		d[i] = '-'
+	}
+	return uint8(i)
 }
 
 // Describe is KEYCTL_DESCRIBE (op 6): the length with the NUL is returned,
@@ -222,16 +285,15 @@ func (s *State) Describe(c *Cred, id int32, buf UBuf) (int, error) {
 		return -1, err
 	}
 	defer s.put(ref.key)
-	k := ref.key
-	var scratch [96]byte
-	text := appendDescribe(scratch[:0], k, c.NS)
-	n := len(text) + 1
+	var f describeText
+	f.fill(ref.key, c.NS)
+	n := f.len() + 1
 	if !buf.Null && buf.Len >= n {
 		if !buf.accessible(n) {
 			return -1, EFAULT
 		}
-		copy(buf.B, text)
-		buf.B[len(text)] = 0
+		f.put(buf.B[:n-1])
+		buf.B[n-1] = 0
 	}
 	return n, nil
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/binary"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,10 +58,10 @@ func ProcKeysLine(k *Key, ns *UserNS, now int64) string {
 	if len(typ) > 9 {
 		typ = typ[:9]
 	}
-	line := hex8(uint32(k.serial)) + " " + string(flags) + " " +
+	line := fmtHex8(uint32(k.serial)) + " " + string(flags) + " " +
 		padLeft(strconv.Itoa(int(k.usage.Load())), 5) + " " +
 		padLeft(timeoutText(k.expiry, now), 4) + " " +
-		hex8(uint32(k.perm)) + " " +
+		fmtHex8(uint32(k.perm)) + " " +
 		padLeft(strconv.FormatUint(uint64(ns.uidMunged(k.uid)), 10), 5) + " " +
 		padLeft(strconv.FormatUint(uint64(ns.gidMunged(k.gid)), 10), 5) + " " +
 		typ + strings.Repeat(" ", 9-len(typ)) + " " + describeForProc(k)
@@ -160,11 +161,16 @@ func (s *State) ProcKeyUsersLine(uid UID, ns *UserNS) string {
 		strconv.Itoa(u.qnbytes) + "/" + strconv.Itoa(maxBytes)
 }
 
-func hex8(v uint32) string { return string(appendHex8(nil, v)) }
-
 func padLeft(s string, w int) string {
 	if len(s) >= w {
 		return s
 	}
 	return strings.Repeat(" ", w-len(s)) + s
+}
+
+// fmtHex8 is %08x.
+func fmtHex8(v uint32) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], hex8(v))
+	return string(b[:])
 }
