@@ -461,9 +461,14 @@ func TestPropertyQuota(t *testing.T) {
 			},
 		})
 
-		// Let everything go: the user keyrings are emptied (the user
-		// session keyring keeps its link to the user keyring, R2.5a),
-		// every process exits, time passes every timeout and gc_delay.
+		// Let everything go: every process exits (first, so that the keys
+		// their session keyrings hold give back their quota, which the
+		// link below may need), the user keyrings are emptied (the user
+		// session keyring keeps its link to the user keyring, R2.5a), time
+		// passes every timeout and gc_delay.
+		for _, th := range append(threads, root) {
+			th.Process().Exit()
+		}
 		for _, uid := range uids {
 			th := sys.NewProcess(emu.Creds{UID: uid, GID: uid}).Main()
 			for _, ring := range []int{atU, atUS} {
@@ -474,9 +479,6 @@ func TestPropertyQuota(t *testing.T) {
 			if _, err := th.KeyctlInt(emu.KEYCTL_LINK, atU, atUS, 0, 0); err != nil {
 				t.Fatalf("uid %d: KEYCTL_LINK(@u, @us) = %v", uid, err)
 			}
-			th.Process().Exit()
-		}
-		for _, th := range append(threads, root) {
 			th.Process().Exit()
 		}
 		sys.Advance(24 * time.Hour)

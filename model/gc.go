@@ -32,7 +32,7 @@ func (s *State) Collect() {
 	var rings []*Key
 	var next int64
 	s.serials.each(func(k *Key) bool {
-		if k.ring != nil && k.ring.links != nil {
+		if k.ring != nil && k.ring.links.Len() != 0 {
 			rings = append(rings, k)
 		}
 		if k.expiry != 0 && !s.dead(k, now) {
@@ -46,7 +46,7 @@ func (s *State) Collect() {
 	slices.SortFunc(rings, bySerial)
 	s.gcAt = next
 	for _, ring := range rings {
-		if !ring.alive() || ring.ring.links == nil {
+		if !ring.alive() || ring.ring.links.Len() == 0 {
 			continue
 		}
 		var doomed []link

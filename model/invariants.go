@@ -72,22 +72,28 @@ func (s *State) CheckInvariants() error {
 			if k.datalen%linkBytes != 0 {
 				return fail("keyring %d (%s) datalen %d with %d links", k.serial, k.desc, k.datalen, k.nlinks())
 			}
-			if k.ring.links != nil {
-				k.ring.links.Ascend(func(l link) bool {
-					if l != mkLink(l.key.typ, l.key.desc, l.key) {
-						return fail("keyring %d has %s:%s indexed as %#x:%s", k.serial, l.key.typ.Name, l.key.desc, l.ix, l.desc)
-					}
-					if s.serials.get(l.key.serial) != l.key || !l.key.alive() {
-						return fail("keyring %d links dead key %d (%s)", k.serial, l.key.serial, l.key.desc)
-					}
-					addRef(l.key)
-					parents[l.key]++
-					if l.key.parent == k {
-						parentLinks[l.key] = true
-					}
-					return true
-				})
+			if len(k.ring.links.small) > smallLinks || (k.ring.links.tree != nil && k.ring.links.small != nil) {
+				return fail("keyring %d index holds %d entries in its slice", k.serial, len(k.ring.links.small))
 			}
+			var prev *link
+			k.ring.links.Ascend(func(l link) bool {
+				if prev != nil && !linkLess(*prev, l) {
+					return fail("keyring %d index has %#x:%s before %#x:%s", k.serial, prev.ix, prev.desc, l.ix, l.desc)
+				}
+				prev = &l
+				if l != mkLink(l.key.typ, l.key.desc, l.key) {
+					return fail("keyring %d has %s:%s indexed as %#x:%s", k.serial, l.key.typ.Name, l.key.desc, l.ix, l.desc)
+				}
+				if s.serials.get(l.key.serial) != l.key || !l.key.alive() {
+					return fail("keyring %d links dead key %d (%s)", k.serial, l.key.serial, l.key.desc)
+				}
+				addRef(l.key)
+				parents[l.key]++
+				if l.key.parent == k {
+					parentLinks[l.key] = true
+				}
+				return true
+			})
 			if r := k.ring.restrict; r != nil {
 				addRef(r.chainTo)
 			}

@@ -5,8 +5,6 @@ import (
 	"math"
 	"slices"
 	"sync/atomic"
-
-	"github.com/google/btree"
 )
 
 type keyFlags uint16
@@ -73,7 +71,7 @@ type Key struct {
 
 // ringData is the part of a key that only keyrings have.
 type ringData struct {
-	links *btree.BTreeG[link]
+	links linkIndex
 	// restrict is the link restriction (R1.11); nil when unrestricted.
 	restrict *restriction
 	// ns is the user namespace whose name list publishes the keyring.
@@ -196,7 +194,7 @@ func (k *Key) alive() bool { return k.usage.Load() > 0 }
 
 // nlinks is the number of entries of a keyring.
 func (k *Key) nlinks() int {
-	if k.ring == nil || k.ring.links == nil {
+	if k.ring == nil {
 		return 0
 	}
 	return k.ring.links.Len()
@@ -209,7 +207,7 @@ func (k *Key) find(typ *KeyType, desc string) (*Key, bool) {
 
 // findLink is find with the index entry already made.
 func (k *Key) findLink(probe link) (*Key, bool) {
-	if k.ring == nil || k.ring.links == nil {
+	if k.ring == nil {
 		return nil, false
 	}
 	l, ok := k.ring.links.Get(probe)
@@ -219,7 +217,7 @@ func (k *Key) findLink(probe link) (*Key, bool) {
 // eachChildKeyring calls fn for every keyring linked in k, in index order,
 // until fn returns false.
 func (k *Key) eachChildKeyring(fn func(*Key) bool) {
-	if k.ring == nil || k.ring.links == nil {
+	if k.ring == nil {
 		return
 	}
 	k.ring.links.AscendGreaterOrEqual(mkLink(TypeKeyring, "", nil), func(l link) bool {
@@ -263,7 +261,7 @@ type childList struct {
 
 // eachLink calls fn for every entry of keyring k in index order.
 func (k *Key) eachLink(fn func(*Key) bool) {
-	if k.ring == nil || k.ring.links == nil {
+	if k.ring == nil {
 		return
 	}
 	k.ring.links.Ascend(func(l link) bool { return fn(l.key) })

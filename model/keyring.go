@@ -80,12 +80,9 @@ func (s *State) linkBeginInsert(ring *Key, typ *KeyType, desc string, nk *Key) (
 	if ring.has(flagRevoked) {
 		return nil, false, EKEYREVOKED
 	}
-	if ring.ring.links == nil {
-		ring.ring.links = s.newRingTree()
-	}
 	l := mkLink(typ, desc, nk)
-	if prev, found := ring.ring.links.ReplaceOrInsert(l); found {
-		ring.ring.links.ReplaceOrInsert(prev)
+	if prev, found := ring.ring.links.ReplaceOrInsert(l, s.freelist); found {
+		ring.ring.links.ReplaceOrInsert(prev, s.freelist)
 		return prev.key, false, nil
 	}
 	if err := s.reserveLink(ring); err != nil {
@@ -119,11 +116,8 @@ func (s *State) linkCancel(ring *Key, typ *KeyType, desc string) {
 // linkCommit is __key_link(): insert k, displacing any entry with the same
 // index key (R5.5); the displaced key loses that reference.
 func (s *State) linkCommit(ring *Key, k *Key) {
-	if ring.ring.links == nil {
-		ring.ring.links = s.newRingTree()
-	}
 	s.linkChanged(k)
-	old, replaced := ring.ring.links.ReplaceOrInsert(mkLink(k.typ, k.desc, s.get(k)))
+	old, replaced := ring.ring.links.ReplaceOrInsert(mkLink(k.typ, k.desc, s.get(k)), s.freelist)
 	if !replaced || old.key != k {
 		k.linkedIn(ring)
 	}
@@ -216,9 +210,6 @@ func (s *State) keyUnlink(ring, k *Key) error {
 	if !ring.isKeyring() {
 		return ENOTDIR
 	}
-	if ring.ring.links == nil {
-		return ENOENT
-	}
 	old, ok := ring.ring.links.Delete(mkLink(k.typ, k.desc, nil))
 	if !ok {
 		return ENOENT
@@ -239,18 +230,21 @@ func (s *State) keyringClear(ring *Key) error {
 	return nil
 }
 
+// clearLinks drops every link of ring and refunds its whole charge, that
+// of an empty keyring too: links the collector removed stay charged until
+// then (R7.4; keyring_clear and keyring_revoke call key_payload_reserve(0)
+// whether or not the index was empty).
 func (s *State) clearLinks(ring *Key) {
-	if ring.ring.links == nil {
-		return
-	}
 	var keys []*Key
-	ring.ring.links.Ascend(func(l link) bool {
-		l.key.unlinkedFrom(ring)
-		keys = append(keys, l.key)
-		return true
-	})
-	s.changed()
-	ring.ring.links.Clear(true)
+	if ring.ring.links.Len() != 0 {
+		ring.ring.links.Ascend(func(l link) bool {
+			l.key.unlinkedFrom(ring)
+			keys = append(keys, l.key)
+			return true
+		})
+		s.changed()
+		ring.ring.links.Clear()
+	}
 	_ = s.payloadReserve(ring, 0)
 	for _, k := range keys {
 		s.put(k)

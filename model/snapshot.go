@@ -472,10 +472,7 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 				if err != nil || l == nil {
 					return nil, nil, fmt.Errorf("keyring %d links missing key %d", k.serial, id)
 				}
-				if k.ring.links == nil {
-					k.ring.links = s.newRingTree()
-				}
-				if _, dup := k.ring.links.ReplaceOrInsert(mkLink(l.typ, l.desc, l)); dup {
+				if _, dup := k.ring.links.ReplaceOrInsert(mkLink(l.typ, l.desc, l), s.freelist); dup {
 					return nil, nil, fmt.Errorf("keyring %d links two %s keys %q", k.serial, l.typ.Name, l.desc)
 				}
 				l.linkedIn(k)

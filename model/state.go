@@ -399,14 +399,12 @@ func (s *State) destroy(k *Key, release func(*Key)) {
 		if k.ring.ns != nil {
 			k.ring.ns.unpublish(k)
 		}
-		if k.ring.links != nil {
-			k.ring.links.Ascend(func(l link) bool {
-				l.key.unlinkedFrom(k)
-				release(l.key)
-				return true
-			})
-			k.ring.links.Clear(true)
-		}
+		k.ring.links.Ascend(func(l link) bool {
+			l.key.unlinkedFrom(k)
+			release(l.key)
+			return true
+		})
+		k.ring.links.Clear()
 		if r := k.ring.restrict; r != nil && r.chainTo != nil {
 			release(r.chainTo)
 		}
@@ -417,9 +415,4 @@ func (s *State) destroy(k *Key, release func(*Key)) {
 		}
 	}
 	s.dropUserRecordIfUnused(k.user)
-}
-
-// newRingTree returns an empty link index sharing the State's free list.
-func (s *State) newRingTree() *btree.BTreeG[link] {
-	return btree.NewWithFreeListG(16, linkLess, s.freelist)
 }

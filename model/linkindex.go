@@ -1,0 +1,130 @@
+package model
+
+import "github.com/google/btree"
+
+// smallLinks is the most entries a keyring keeps in a sorted slice; past
+// it the index is a btree.
+const smallLinks = 32
+
+// linkIndex is a keyring's index, ordered by (type, description) (R1.3).
+// Most keyrings hold a few links: up to smallLinks of them are kept in a
+// sorted slice, searched with inline comparisons instead of a btree's
+// indirect calls, and a keyring that grows past that moves to a btree (the
+// kernel's assoc_array likewise keeps 16 slots in a leaf before it grows
+// nodes). The btree stays until the index is cleared. The zero value is
+// empty. Like a btree, it must not change while being walked.
+type linkIndex struct {
+	small []link
+	tree  *btree.BTreeG[link]
+}
+
+// Len is the number of entries.
+func (x *linkIndex) Len() int {
+	if x.tree != nil {
+		return x.tree.Len()
+	}
+	return len(x.small)
+}
+
+// search returns where probe is or would be in the slice.
+func (x *linkIndex) search(probe link) (int, bool) {
+	lo, hi := 0, len(x.small)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if linkLess(x.small[m], probe) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(x.small) && x.small[lo].ix == probe.ix && x.small[lo].desc == probe.desc
+}
+
+// Get returns the entry with probe's index key.
+func (x *linkIndex) Get(probe link) (link, bool) {
+	if x.tree != nil {
+		return x.tree.Get(probe)
+	}
+	if i, ok := x.search(probe); ok {
+		return x.small[i], true
+	}
+	return link{}, false
+}
+
+// ReplaceOrInsert enters l, returning the entry it replaced; a btree it
+// grows into takes its nodes from fl.
+func (x *linkIndex) ReplaceOrInsert(l link, fl *btree.FreeListG[link]) (link, bool) {
+	if x.tree != nil {
+		return x.tree.ReplaceOrInsert(l)
+	}
+	i, ok := x.search(l)
+	if ok {
+		old := x.small[i]
+		x.small[i] = l
+		return old, true
+	}
+	if len(x.small) == smallLinks {
+		x.tree = btree.NewWithFreeListG(16, linkLess, fl)
+		for _, e := range x.small {
+			x.tree.ReplaceOrInsert(e)
+		}
+		x.small = nil
+		x.tree.ReplaceOrInsert(l)
+		return link{}, false
+	}
+	x.small = append(x.small, link{})
+	copy(x.small[i+1:], x.small[i:])
+	x.small[i] = l
+	return link{}, false
+}
+
+// Delete removes the entry with probe's index key and returns it.
+func (x *linkIndex) Delete(probe link) (link, bool) {
+	if x.tree != nil {
+		return x.tree.Delete(probe)
+	}
+	i, ok := x.search(probe)
+	if !ok {
+		return link{}, false
+	}
+	old := x.small[i]
+	copy(x.small[i:], x.small[i+1:])
+	x.small[len(x.small)-1] = link{}
+	x.small = x.small[:len(x.small)-1]
+	return old, true
+}
+
+// Ascend calls fn for every entry in order until fn returns false.
+func (x *linkIndex) Ascend(fn func(link) bool) {
+	if x.tree != nil {
+		x.tree.Ascend(fn)
+		return
+	}
+	for _, l := range x.small {
+		if !fn(l) {
+			return
+		}
+	}
+}
+
+// AscendGreaterOrEqual is Ascend from the first entry not below pivot.
+func (x *linkIndex) AscendGreaterOrEqual(pivot link, fn func(link) bool) {
+	if x.tree != nil {
+		x.tree.AscendGreaterOrEqual(pivot, fn)
+		return
+	}
+	i, _ := x.search(pivot)
+	for _, l := range x.small[i:] {
+		if !fn(l) {
+			return
+		}
+	}
+}
+
+// Clear removes every entry, giving a btree's nodes back to its free list.
+func (x *linkIndex) Clear() {
+	if x.tree != nil {
+		x.tree.Clear(true)
+	}
+	*x = linkIndex{}
+}
