@@ -96,6 +96,8 @@ type State struct {
 	// creds is every live credential, for the invariant checker.
 	creds    map[*Cred]struct{}
 	freelist *btree.FreeListG[link]
+	// shared is SetShared's setting.
+	shared bool
 	// spare is a zeroed Key that createOrUpdate put into a keyring's index
 	// ahead of the key and then did not need (linkBeginInsert).
 	spare *Key
@@ -347,9 +349,17 @@ func (s *State) payloadReserve(k *Key, datalen int) error {
 	return nil
 }
 
-// get takes a reference on k.
+// SetShared tells the State whether it is only read now: while it is, any
+// number of callers may run the read-only operations at once (describe,
+// read, search without a destination, lookups that create nothing), and
+// lookups take and drop no references on keys, since no key can lose its
+// last one until a writer holds the State again. Call it only with every
+// caller excluded. A new State is not shared.
+func (s *State) SetShared(on bool) { s.shared = on }
+
+// get takes a reference on k (none while the State is shared).
 func (s *State) get(k *Key) *Key {
-	if k != nil {
+	if k != nil && !s.shared {
 		k.usage.Add(1)
 	}
 	return k
@@ -361,9 +371,10 @@ func (s *State) get(k *Key) *Key {
 // its links, an authorisation key releases what it pins.
 //
 // Divergence: the kernel destroys the key from a work item moments later,
-// so it may linger in /proc/keys for a while (R8.3, R8.4).
+// so it may linger in /proc/keys for a while (R8.3, R8.4). While the State
+// is shared, put does nothing, as get did.
 func (s *State) put(k *Key) {
-	if k == nil {
+	if k == nil || s.shared {
 		return
 	}
 	if n := k.usage.Add(-1); n > 0 {
