@@ -92,6 +92,12 @@ func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
 // construction waits without the lock and is repeated (R1.17).
 func (t *Thread) call(nr int, a *[5]Arg) (int, error) {
 	if t.trace == nil && sharedCall(nr, a) {
+		if nr == SYS_REQUEST_KEY {
+			if r, err, ok := t.requestKeyShared(a); ok {
+				return r, err
+			}
+			return t.callExclusive(nr, a)
+		}
 		if int32(a[0].IntValue()) == KEYCTL_GET_KEYRING_ID && int32(a[2].IntValue()) == 0 {
 			if r, err, ok := t.keptKeyringID(int32(a[1].IntValue())); ok {
 				return r, err
@@ -151,9 +157,13 @@ func (t *Thread) callExclusive(nr int, a *[5]Arg) (int, error) {
 
 // sharedCall reports whether a call may only read the model, so that it may
 // run on the shared read path: KEYCTL_DESCRIBE, READ, GET_SECURITY and
-// GET_KEYRING_ID, and KEYCTL_SEARCH with no destination. Whether resolving
-// its ID changes nothing is settled under the lock (callShared).
+// GET_KEYRING_ID, KEYCTL_SEARCH with no destination, and request_key(2)
+// with neither callout nor destination. Whether resolving its ID changes
+// nothing is settled under the lock (callShared, requestKeyShared).
 func sharedCall(nr int, a *[5]Arg) bool {
+	if nr == SYS_REQUEST_KEY {
+		return a[2].IsNull() && serialArg(&a[3]) == 0
+	}
 	if nr != SYS_KEYCTL || a[1].kind != argInt {
 		return false
 	}
@@ -202,6 +212,30 @@ func (t *Thread) callShared(a *[5]Arg) (int, error, bool) {
 			}
 			t.keyringIDs[-id-1].Store(e)
 		}
+	}
+	return r, err, true
+}
+
+// requestKeyShared is callShared for request_key(2) with neither callout
+// nor destination: a search that creates, links and waits for nothing. It
+// reports false when the call must take the exclusive path: the key found
+// is under construction and the call must wait, or the thread has assumed
+// an authority, or faults are configured, or t has exited.
+func (t *Thread) requestKeyShared(a *[5]Arg) (int, error, bool) {
+	s := t.proc.sys
+	s.mu.RLock(t.tid)
+	defer s.mu.RUnlock(t.tid)
+	if t.exited || len(s.faults) > 0 {
+		return 0, nil, false
+	}
+	t.shared.Lock()
+	defer t.shared.Unlock()
+	r, err, ok := s.m.RequestKeyShared(t.cred, ustr(&a[0]), ustr(&a[1]), ustr(&a[2]), serialArg(&a[3]))
+	if _, wait := err.(*model.WaitError); wait || !ok {
+		return 0, nil, false
+	}
+	if err != nil {
+		r, err = -1, toSysErr(err)
 	}
 	return r, err, true
 }

@@ -65,3 +65,45 @@ func TestWaitersShareConstruction(t *testing.T) {
 	assert.ErrorIs(t, ar.err, ENOKEY, "add_key of a key negated while it waited")
 	assert.Equal(t, 1, calls, "one construction")
 }
+
+// R1.17, R5.4a: request_key(2) with neither callout nor destination runs
+// on the shared read path, but one that finds a key under construction
+// waits for it like any other, and gets the constructed key.
+func TestRequestKeyWithoutCalloutWaits(t *testing.T) {
+	release := make(chan struct{})
+	sys := New(Config{RequestKey: func(req *KeyRequest) error {
+		<-release
+		if _, err := req.Thread.KeyctlInt(KEYCTL_ASSUME_AUTHORITY, req.Key, 0, 0, 0); err != nil {
+			return err
+		}
+		_, err := req.Thread.Syscall(SYS_KEYCTL, Int(KEYCTL_INSTANTIATE), Int(req.Key), Buffer([]byte("v")), Int(1), Int(0))
+		return err
+	}})
+	main := sys.NewProcess(Creds{UID: 1000, GID: 1000}).Main()
+	_, err := main.KeyctlInt(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+	require.NoError(t, err)
+	requester, looker := main.Clone(), main.Clone()
+	_, err = looker.Syscall(SYS_REQUEST_KEY, String("user"), String("built"), Null(), Int(0))
+	require.ErrorIs(t, err, ENOKEY, "request_key without a callout before the construction")
+
+	type result struct {
+		r   int
+		err error
+	}
+	reqDone, lookDone := make(chan result, 1), make(chan result, 1)
+	go func() {
+		r, err := requester.RequestKey("user", "built", "info", KEY_SPEC_SESSION_KEYRING)
+		reqDone <- result{r, err}
+	}()
+	waitForWaiters(t, sys, 1)
+	go func() {
+		r, err := looker.Syscall(SYS_REQUEST_KEY, String("user"), String("built"), Null(), Int(0))
+		lookDone <- result{r, err}
+	}()
+	waitForWaiters(t, sys, 2)
+	close(release)
+	rr, lr := <-reqDone, <-lookDone
+	require.NoError(t, rr.err, "request_key with a callout")
+	require.NoError(t, lr.err, "request_key without a callout, having waited")
+	assert.Equal(t, rr.r, lr.r, "both find the constructed key")
+}

@@ -199,7 +199,12 @@ func (s *State) registerFind(c *Cred, reg *Key, name string) (*Key, error) {
 // user session keyring of c, never created (R4.1).
 func (s *State) userSessionForSearch(c *Cred) *Key {
 	if s.cfg.Profile == ProfileLegacy {
-		return s.userRecord(c.UID).sessionKeyring
+		// A search changes nothing (it may run on the shared read path):
+		// a UID without a record has no keyrings.
+		if u, ok := s.users[c.UID]; ok {
+			return u.sessionKeyring
+		}
+		return nil
 	}
 	reg := c.NS.userReg
 	if reg == nil {

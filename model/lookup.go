@@ -126,7 +126,14 @@ func (s *State) hintSpecial(id int32, flags lookupFlags, err error) {
 // special ID whose keyring exists (or is not to be made), or @u and @us
 // while the cred's cached answer holds (R3.2a, R3.4). Package emu runs such
 // lookups on its shared read path.
+//
+// A cred that has assumed an authority gets false: its searches go on with
+// the requester's credentials (R4.2a), a copy in the authorisation key that
+// every thread assuming it shares, caches included.
 func (s *State) ResolvesUnchanged(c *Cred, id int32, create bool) bool {
+	if c.auth != nil {
+		return false
+	}
 	switch id {
 	case specThread:
 		return c.thread != nil || !create

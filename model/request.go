@@ -134,6 +134,24 @@ func (s *State) RequestKey(c *Cred, typeArg, descArg, calloutArg UStr, dest int3
 	return s.get(cons.Key), cons, nil
 }
 
+// RequestKeyShared is RequestKey for a call that can change nothing: no
+// callout (a miss is ENOKEY, R5.4a) and no destination, by a cred that has
+// assumed no authority (ResolvesUnchanged). It reports false when the call
+// is not such a one. The key found may still be under construction
+// (KeyResult's WaitError).
+func (s *State) RequestKeyShared(c *Cred, typeArg, descArg, calloutArg UStr, dest int32) (int, error, bool) {
+	if !calloutArg.Null || dest != 0 || c.auth != nil {
+		return 0, nil, false
+	}
+	k, _, err := s.RequestKey(c, typeArg, descArg, calloutArg, dest)
+	if err != nil {
+		return -1, err, true
+	}
+	defer s.put(k)
+	r, err := s.KeyResult(k)
+	return r, err, true
+}
+
 // KeyResult is the end of request_key(2) once construction is over
 // (wait_for_key_construction): the serial of a positive key, else the
 // negative key's error or the validity error (R1.24).
