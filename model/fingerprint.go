@@ -42,7 +42,7 @@ func appendKeyFingerprint(b []byte, k *Key, links []int) ([]byte, []int) {
 	b = binary.AppendVarint(b, int64(len(k.desc)))
 	b = append(b, k.desc...)
 	for _, v := range [...]int64{int64(k.uid), int64(k.gid), int64(k.perm), int64(k.flags), int64(k.state), int64(k.rejectErr),
-		int64(k.usage.Load()), k.expiry, int64(k.datalen), int64(k.quotalen), int64(len(k.payload))} {
+		int64(k.usage), k.expiry, int64(k.datalen), int64(k.quotalen), int64(len(k.payload))} {
 		b = binary.AppendVarint(b, v)
 	}
 	b = append(b, k.payload...)

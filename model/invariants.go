@@ -43,7 +43,7 @@ func (s *State) CheckInvariants() error {
 	}
 	s.ascendSerials(func(k *Key) bool {
 		if !k.alive() {
-			return fail("key %d (%s) has usage %d but is still indexed", k.serial, k.desc, k.usage.Load())
+			return fail("key %d (%s) has usage %d but is still indexed", k.serial, k.desc, k.usage)
 		}
 		c := perUser[k.user]
 		if c == nil {
@@ -131,8 +131,8 @@ func (s *State) CheckInvariants() error {
 		if k.parent != nil && !parentLinks[k] {
 			bad = append(bad, fmt.Sprintf("key %d (%s) records keyring %d as a parent, which does not link it", k.serial, k.desc, k.parent.serial))
 		}
-		if refs[k] != k.usage.Load() {
-			bad = append(bad, fmt.Sprintf("key %d (%s) usage %d, references %d", k.serial, k.desc, k.usage.Load(), refs[k]))
+		if refs[k] != k.usage {
+			bad = append(bad, fmt.Sprintf("key %d (%s) usage %d, references %d", k.serial, k.desc, k.usage, refs[k]))
 		}
 		return true
 	})
@@ -218,7 +218,7 @@ func (s *State) Dump() string {
 	var b strings.Builder
 	s.ascendSerials(func(k *Key) bool {
 		fmt.Fprintf(&b, "%d %s %q uid=%d gid=%d perm=%s flags=%x state=%d/%d usage=%d expiry=%d datalen=%d quota=%d payload=%q",
-			k.serial, k.typ.Name, k.desc, k.uid, k.gid, k.perm.Hex(), k.flags, k.state, k.rejectErr, k.usage.Load(), k.expiry, k.datalen, k.quotalen, k.payload)
+			k.serial, k.typ.Name, k.desc, k.uid, k.gid, k.perm.Hex(), k.flags, k.state, k.rejectErr, k.usage, k.expiry, k.datalen, k.quotalen, k.payload)
 		if k.ring != nil {
 			var ids []int
 			k.eachLink(func(l *Key) bool {

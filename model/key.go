@@ -49,9 +49,9 @@ type Key struct {
 	state     keyState
 	rejectErr Errno
 	nparents  uint16
-	// usage is atomic: lookups on the shared read path take and drop
-	// references concurrently.
-	usage atomic.Int32
+	// usage is the reference count. Only writers change it: lookups take
+	// no references while the State is shared (SetShared).
+	usage int32
 	// expiry is in seconds since the epoch; 0 means never (R1.8).
 	expiry  int64
 	payload []byte
@@ -190,7 +190,7 @@ func (k *Key) has(f keyFlags) bool { return k.flags&f != 0 }
 func (k *Key) isKeyring() bool { return k.typ == TypeKeyring }
 
 // alive reports whether the key is still referenced (usage > 0, R1.10).
-func (k *Key) alive() bool { return k.usage.Load() > 0 }
+func (k *Key) alive() bool { return k.usage > 0 }
 
 // nlinks is the number of entries of a keyring.
 func (k *Key) nlinks() int {

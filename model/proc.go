@@ -59,7 +59,7 @@ func ProcKeysLine(k *Key, ns *UserNS, now int64) string {
 		typ = typ[:9]
 	}
 	line := fmtHex8(uint32(k.serial)) + " " + string(flags) + " " +
-		padLeft(strconv.Itoa(int(k.usage.Load())), 5) + " " +
+		padLeft(strconv.Itoa(int(k.usage)), 5) + " " +
 		padLeft(timeoutText(k.expiry, now), 4) + " " +
 		fmtHex8(uint32(k.perm)) + " " +
 		padLeft(strconv.FormatUint(uint64(ns.uidMunged(k.uid)), 10), 5) + " " +

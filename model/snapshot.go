@@ -256,7 +256,7 @@ func (s *State) MarshalSnapshot(names map[*Cred]string) ([]byte, error) {
 	}
 	s.EachKey(func(k *Key) bool {
 		e := snapKey{Serial: k.serial, Type: k.typ.Name, Desc: k.desc, UID: k.uid, GID: k.gid,
-			Perm: k.perm, Flags: k.flags, State: k.state, RejectErr: k.rejectErr, Usage: k.usage.Load(),
+			Perm: k.perm, Flags: k.flags, State: k.state, RejectErr: k.rejectErr, Usage: k.usage,
 			Expiry: k.expiry, Payload: k.payload, DataLen: int(k.datalen), QuotaLen: int(k.quotalen),
 			User: k.user.uid}
 		if k.ring != nil {
@@ -419,7 +419,7 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 		k := &Key{serial: e.Serial, typ: typ, desc: e.Desc, uid: e.UID, gid: e.GID, perm: e.Perm,
 			flags: e.Flags, state: e.State, rejectErr: e.RejectErr, expiry: e.Expiry,
 			payload: e.Payload, datalen: int32(e.DataLen), quotalen: int32(e.QuotaLen), user: u}
-		k.usage.Store(e.Usage)
+		k.usage = e.Usage
 		if typ == TypeKeyring {
 			k.ring = &ringData{}
 		}

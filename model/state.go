@@ -303,7 +303,7 @@ func (s *State) keyAllocInto(k *Key, typ *KeyType, desc string, uid UID, gid GID
 	k.perm = perm
 	k.quotalen = int32(quotalen)
 	k.user = u
-	k.usage.Store(1)
+	k.usage = 1
 	if flags&allocNotInQuota == 0 {
 		k.flags |= flagInQuota
 	}
@@ -360,7 +360,7 @@ func (s *State) SetShared(on bool) { s.shared = on }
 // get takes a reference on k (none while the State is shared).
 func (s *State) get(k *Key) *Key {
 	if k != nil && !s.shared {
-		k.usage.Add(1)
+		k.usage++
 	}
 	return k
 }
@@ -377,7 +377,8 @@ func (s *State) put(k *Key) {
 	if k == nil || s.shared {
 		return
 	}
-	if n := k.usage.Add(-1); n > 0 {
+	k.usage--
+	if n := k.usage; n > 0 {
 		return
 	} else if n < 0 {
 		panic("model: put of a dead key")
@@ -387,7 +388,8 @@ func (s *State) put(k *Key) {
 		k := work[len(work)-1]
 		work = work[:len(work)-1]
 		s.destroy(k, func(child *Key) {
-			if child.usage.Add(-1) == 0 {
+			child.usage--
+			if child.usage == 0 {
 				work = append(work, child)
 			}
 		})
