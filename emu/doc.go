@@ -28,12 +28,16 @@
 // run in parallel: KEYCTL_DESCRIBE, KEYCTL_READ, KEYCTL_GET_SECURITY,
 // KEYCTL_GET_KEYRING_ID and KEYCTL_SEARCH without a destination keyring,
 // when resolving the ID creates and installs nothing
-// (model.State.ResolvesUnchanged). What they change is private to the call
-// or to the thread: key references, which are atomic and never the last one
-// while writers are excluded, and the lookup caches of the thread's
-// credentials, which Thread.shared guards. Lookups that would create or
-// install a keyring take the exclusive path, as do calls while faults are
-// injected (they are counted) and calls that meet a key under construction
+// (model.State.ResolvesUnchanged), and request_key(2) with neither callout
+// nor destination. What they change is private to the thread: the lookup
+// caches of its credentials, which Thread.shared guards. They take no key
+// references: while no writer holds System.mu no key can lose its last
+// one, and sysLock tells the model so (model.State.SetShared), so a key's
+// count is a plain integer only writers change. Lookups that would create
+// or install a keyring take the exclusive path, as do calls while faults
+// are injected (they are counted), calls of a thread that has assumed an
+// authority (its searches use the requester's credentials, shared by every
+// thread that assumed it) and calls that meet a key under construction
 // (they wait on System.cond, whose lock is System.mu's write side).
 //
 // Every writer counts itself as it lets go of System.mu (sysLock.writes),
