@@ -1,9 +1,19 @@
 package emu
 
+import (
+	"strings"
+
+	"github.com/keyemu/keyemu/model"
+)
+
 // The golang.org/x/sys/unix wrappers, built exactly as x/sys builds them
 // (empty payloads are a non-NULL pointer, strings are never NULL), so the
 // emulator sees the same arguments the kernel would. They call the thread
 // directly with a fixed-size argument array, which stays on the stack.
+// The lookups among them (read, describe, get_security, a search without
+// destination) first try the shared read path without building the array:
+// their arguments reach the model through the same conversions (strArg,
+// bufArg, ustr, ubuf) as the array's would.
 
 var zeroBuf = []byte{}
 
@@ -27,6 +37,11 @@ func (t *Thread) keyctlInt(cmd, arg2, arg3, arg4, arg5 int) (int, error) {
 }
 
 func (t *Thread) keyctlBuffer(cmd, arg2 int, buf []byte, arg5 int) (int, error) {
+	if t.trace == nil {
+		if r, err, ok := t.keyctlBufferShared(int32(cmd), int32(arg2), buf); ok {
+			return r, err
+		}
+	}
 	return t.call(SYS_KEYCTL, &[5]Arg{Int(cmd), Int(arg2), bufArg(buf), Int(len(buf)), Int(arg5)})
 }
 
@@ -67,6 +82,15 @@ func (t *Thread) keyctlJoinSessionKeyring(name string) (int, error) {
 }
 
 func (t *Thread) keyctlSearch(ringid int, keyType, description string, destRingid int) (int, error) {
+	if t.trace == nil && int32(destRingid) == 0 {
+		id := int32(ringid)
+		if r, err, ok := t.runShared(id, false, false, func() (int, error, bool) {
+			r, err := t.proc.sys.m.Search(t.cred, id, strArg(keyType), strArg(description), 0)
+			return r, err, true
+		}); ok {
+			return r, err
+		}
+	}
 	return t.call(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_SEARCH), Int(ringid), String(keyType), String(description), Int(destRingid)})
 }
 
@@ -79,3 +103,41 @@ func (t *Thread) keyctlRestrictKeyring(ringid int, keyType, restriction string) 
 	}
 	return err
 }
+
+// keyctlBufferShared runs keyctlBuffer's lookups on the shared read path,
+// with the arguments keyctlLocked would give the model (KEYCTL_DESCRIBE
+// takes the length as an unsigned int). It reports false for other
+// operations and where runShared does.
+func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool) {
+	if cmd != KEYCTL_READ && cmd != KEYCTL_DESCRIBE && cmd != KEYCTL_GET_SECURITY {
+		return 0, nil, false
+	}
+	return t.runShared(id, false, false, func() (int, error, bool) {
+		m, c := t.proc.sys.m, t.cred
+		var r int
+		var err error
+		switch cmd {
+		case KEYCTL_READ:
+			r, err = m.Read(c, id, bufUBuf(buf, len(buf)))
+		case KEYCTL_DESCRIBE:
+			r, err = m.Describe(c, id, bufUBuf(buf, int(uint32(len(buf)))))
+		case KEYCTL_GET_SECURITY:
+			r, err = m.GetSecurity(c, id, bufUBuf(buf, len(buf)))
+		}
+		return r, err, true
+	})
+}
+
+// strArg is the model's view of a wrapper's string argument: what ustr
+// makes of String(s), without the argument (the string ends at a NUL).
+func strArg(s string) model.UStr {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		s = s[:i]
+	}
+	return model.Str(s)
+}
+
+// bufUBuf is the model's view of a wrapper's buffer argument with length
+// argument n (not negative): what ubuf makes of bufArg(buf) and Int(n),
+// without the arguments.
+func bufUBuf(buf []byte, n int) model.UBuf { return model.UBuf{B: buf, Len: n} }

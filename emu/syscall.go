@@ -176,66 +176,60 @@ func sharedCall(nr int, a *[5]Arg) bool {
 	return false
 }
 
-// callShared runs a sharedCall with System.mu held for reading, so that
-// lookups from many threads run in parallel. What such a call changes is
-// its own: references it takes and drops (atomic, and never the last, since
-// writers are excluded) and the caches of t's credentials (t.shared). It
-// reports false, having changed nothing, when the call must take the
-// exclusive path instead: resolving its ID would create or install a
-// keyring, injected faults are configured (they count calls), t has
-// exited, or the key is under construction and the call must wait.
+// callShared runs a sharedCall of keyctl(2) on the shared read path.
 func (t *Thread) callShared(a *[5]Arg) (int, error, bool) {
-	s := t.proc.sys
-	s.mu.RLock(t.tid)
-	defer s.mu.RUnlock(t.tid)
 	op := int32(a[0].IntValue())
+	id := serialArg(&a[1])
 	create := op == KEYCTL_GET_KEYRING_ID && int32(a[2].IntValue()) != 0
-	if t.exited || len(s.faults) > 0 || !s.m.ResolvesUnchanged(t.cred, serialArg(&a[1]), create) {
-		return 0, nil, false
-	}
-	t.shared.Lock()
-	defer t.shared.Unlock()
-	r, err := t.keyctlLocked(op, a)
-	if _, wait := err.(*model.WaitError); wait {
-		return 0, nil, false
-	}
-	if err != nil {
-		r, err = -1, toSysErr(err)
-	}
-	if op == KEYCTL_GET_KEYRING_ID && !create {
-		if id := int32(a[1].IntValue()); id < 0 && id >= -int32(len(t.keyringIDs)) {
-			e := &keyringIDAnswer{writes: s.mu.writes.Load(), r: r, err: err}
-			if s.cfg.CheckCaches {
-				if old := t.keyringIDs[-id-1].Load(); old != nil && old.writes == e.writes && (old.r != r || old.err != err) {
-					panic(fmt.Sprintf("emu: stale KEYCTL_GET_KEYRING_ID answer for %d: %d, %v; now %d, %v", id, old.r, old.err, r, err))
-				}
-			}
-			t.keyringIDs[-id-1].Store(e)
-		}
-	}
-	return r, err, true
+	keep := op == KEYCTL_GET_KEYRING_ID && !create
+	return t.runShared(id, create, keep, func() (int, error, bool) {
+		r, err := t.keyctlLocked(op, a)
+		return r, err, true
+	})
 }
 
 // requestKeyShared is callShared for request_key(2) with neither callout
-// nor destination: a search that creates, links and waits for nothing. It
-// reports false when the call must take the exclusive path: the key found
-// is under construction and the call must wait, or the thread has assumed
-// an authority, or faults are configured, or t has exited.
+// nor destination: a search that creates, links and waits for nothing.
 func (t *Thread) requestKeyShared(a *[5]Arg) (int, error, bool) {
+	return t.runShared(0, false, false, func() (int, error, bool) {
+		return t.proc.sys.m.RequestKeyShared(t.cred, ustr(&a[0]), ustr(&a[1]), ustr(&a[2]), serialArg(&a[3]))
+	})
+}
+
+// runShared runs call, a lookup of id (with KEY_LOOKUP_CREATE when create
+// is set) that only reads the model, with System.mu held for reading, so
+// that lookups from many threads run in parallel. What such a call changes
+// is the thread's own: the caches of t's credentials (t.shared); it takes
+// no key references (model.State.SetShared). It reports false, having
+// changed nothing, when the call must take the exclusive path instead:
+// resolving its ID would create or install a keyring, injected faults are
+// configured (they count calls), t has exited, the key is under
+// construction and the call must wait, or call itself says so. With keep,
+// the answer is kept as t's KEYCTL_GET_KEYRING_ID answer for id.
+func (t *Thread) runShared(id int32, create, keep bool, call func() (int, error, bool)) (int, error, bool) {
 	s := t.proc.sys
 	s.mu.RLock(t.tid)
 	defer s.mu.RUnlock(t.tid)
-	if t.exited || len(s.faults) > 0 {
+	if t.exited || len(s.faults) > 0 || !s.m.ResolvesUnchanged(t.cred, id, create) {
 		return 0, nil, false
 	}
 	t.shared.Lock()
 	defer t.shared.Unlock()
-	r, err, ok := s.m.RequestKeyShared(t.cred, ustr(&a[0]), ustr(&a[1]), ustr(&a[2]), serialArg(&a[3]))
+	r, err, ok := call()
 	if _, wait := err.(*model.WaitError); wait || !ok {
 		return 0, nil, false
 	}
 	if err != nil {
 		r, err = -1, toSysErr(err)
+	}
+	if keep && id < 0 && id >= -int32(len(t.keyringIDs)) {
+		e := &keyringIDAnswer{writes: s.mu.writes.Load(), r: r, err: err}
+		if s.cfg.CheckCaches {
+			if old := t.keyringIDs[-id-1].Load(); old != nil && old.writes == e.writes && (old.r != r || old.err != err) {
+				panic(fmt.Sprintf("emu: stale KEYCTL_GET_KEYRING_ID answer for %d: %d, %v; now %d, %v", id, old.r, old.err, r, err))
+			}
+		}
+		t.keyringIDs[-id-1].Store(e)
 	}
 	return r, err, true
 }

@@ -1,0 +1,85 @@
+package emu_test
+
+import (
+	"testing"
+
+	"github.com/keyemu/keyemu/emu"
+	"pgregory.net/rapid"
+)
+
+// The x/sys wrappers' lookups take the shared path without building the
+// argument array; what they return and write must be what the same call
+// made through Syscall returns and writes. Two systems with the same seed
+// are driven alike, one through the wrappers, one through Syscall.
+func TestWrapperLookupsMatchSyscall(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var threads [2][]*emu.Thread
+		for side := range threads {
+			sys := emu.New(emu.Config{Seed: 7})
+			for _, uid := range []uint32{1000, 1001} {
+				th := sys.NewProcess(emu.Creds{UID: uid, GID: uid}).Main()
+				threads[side] = append(threads[side], th)
+			}
+		}
+		ids := []int{0, 1, 12345, emu.KEY_SPEC_THREAD_KEYRING, emu.KEY_SPEC_PROCESS_KEYRING, emu.KEY_SPEC_SESSION_KEYRING,
+			emu.KEY_SPEC_USER_KEYRING, emu.KEY_SPEC_USER_SESSION_KEYRING, emu.KEY_SPEC_GROUP_KEYRING,
+			emu.KEY_SPEC_REQKEY_AUTH_KEY, emu.KEY_SPEC_REQUESTOR_KEYRING}
+		for step := range rapid.IntRange(1, 40).Draw(t, "steps") {
+			who := rapid.IntRange(0, 1).Draw(t, "thread")
+			id := rapid.SampledFrom(ids).Draw(t, "id")
+			var results [2][2]int
+			var errs [2]error
+			var bufs [2][]byte
+			switch what := rapid.IntRange(0, 4).Draw(t, "what"); what {
+			case 0:
+				// A key to look up, with a random mask, in a keyring of the
+				// thread's; failures happen alike on both sides.
+				desc := rapid.SampledFrom([]string{"a", "b", "long-description-1", "long-description-2"}).Draw(t, "desc")
+				typ := rapid.SampledFrom([]string{"user", "keyring", "logon"}).Draw(t, "type")
+				perm := rapid.Uint32().Draw(t, "perm") & 0x3f3f3f3f
+				for side := range threads {
+					th := threads[side][who]
+					var payload []byte
+					if typ != "keyring" {
+						payload = []byte(desc)
+					}
+					r, err := th.AddKey(typ, desc, payload, id)
+					if err == nil {
+						_, _ = th.KeyctlInt(emu.KEYCTL_SETPERM, r, int(perm), 0, 0)
+					}
+					results[side][0], errs[side] = r, err
+				}
+				if err := errs[0]; err == nil {
+					ids = append(ids, results[0][0])
+				}
+			case 1, 2, 3:
+				op := []int{emu.KEYCTL_READ, emu.KEYCTL_DESCRIBE, emu.KEYCTL_GET_SECURITY}[what-1]
+				n := rapid.IntRange(0, 48).Draw(t, "len")
+				for side := range threads {
+					th := threads[side][who]
+					buf := make([]byte, n)
+					if side == 0 {
+						results[side][0], errs[side] = th.KeyctlBuffer(op, id, buf, 0)
+					} else {
+						results[side][0], errs[side] = th.Syscall(emu.SYS_KEYCTL, emu.Int(op), emu.Int(id), emu.Buffer(buf), emu.Int(n), emu.Int(0))
+					}
+					bufs[side] = buf
+				}
+			case 4:
+				typ := rapid.SampledFrom([]string{"user", "keyring", "logon", "nope", ""}).Draw(t, "search type")
+				desc := rapid.SampledFrom([]string{"a", "b", "long-description-1", "", "x\x00y"}).Draw(t, "search desc")
+				for side := range threads {
+					th := threads[side][who]
+					if side == 0 {
+						results[side][0], errs[side] = th.KeyctlSearch(id, typ, desc, 0)
+					} else {
+						results[side][0], errs[side] = th.Syscall(emu.SYS_KEYCTL, emu.Int(emu.KEYCTL_SEARCH), emu.Int(id), emu.String(typ), emu.String(desc), emu.Int(0))
+					}
+				}
+			}
+			if results[0] != results[1] || errs[0] != errs[1] || string(bufs[0]) != string(bufs[1]) {
+				t.Fatalf("step %d: wrapper gave %v, %v, %q; Syscall %v, %v, %q", step, results[0], errs[0], bufs[0], results[1], errs[1], bufs[1])
+			}
+		}
+	})
+}
