@@ -29,8 +29,10 @@
 // KEYCTL_GET_KEYRING_ID and KEYCTL_SEARCH without a destination keyring,
 // when resolving the ID creates and installs nothing
 // (model.State.ResolvesUnchanged), and request_key(2) with neither callout
-// nor destination. What they change is private to the thread: the lookup
-// caches of its credentials, which Thread.shared guards. They take no key
+// nor destination. What they change is the thread's own, the lookup caches
+// of its credentials, which Thread.shared guards, and keyrings' lists of
+// child keyrings, which any reader may make and publishes atomically (a
+// list is kept while the model's generation holds). They take no key
 // references: while no writer holds System.mu no key can lose its last
 // one, and sysLock tells the model so (model.State.SetShared), so a key's
 // count is a plain integer only writers change. Lookups that would create

@@ -173,6 +173,37 @@ func TestPropertyInvariants(t *testing.T) {
 					}
 				}
 			},
+			// Lookups, which take the shared read path when they can, change
+			// nothing at all: usage counts included (they take no
+			// references there), whether they succeed or fail.
+			"lookups": func(t *rapid.T) {
+				ths := w.liveThreads(t)
+				th := rapid.SampledFrom(ths).Draw(t, "thread")
+				w.warm(t)
+				before := w.dump()
+				for range rapid.IntRange(1, 8).Draw(t, "lookups") {
+					id := drawID(t, w, "id")
+					typ := rapid.SampledFrom(propTypes).Draw(t, "type")
+					desc := rapid.SampledFrom(propDescs).Draw(t, "desc")
+					buf := make([]byte, rapid.SampledFrom([]int{0, 3, 64}).Draw(t, "buflen"))
+					switch rapid.IntRange(0, 4).Draw(t, "lookup") {
+					case 0:
+						_, _ = th.KeyctlBuffer(KEYCTL_READ, id, buf, 0)
+					case 1:
+						_, _ = th.KeyctlBuffer(KEYCTL_DESCRIBE, id, buf, 0)
+					case 2:
+						_, _ = th.KeyctlBuffer(KEYCTL_GET_SECURITY, id, buf, 0)
+					case 3:
+						_, _ = th.KeyctlSearch(id, typ, desc, 0)
+					case 4:
+						_, _ = th.Syscall(SYS_REQUEST_KEY, String(typ), String(desc), Null(), Int(0))
+					}
+				}
+				w.check(t)
+				if after := w.dump(); after != before {
+					t.Fatalf("lookups changed the state:\nbefore:\n%s\nafter:\n%s", before, after)
+				}
+			},
 			"process": func(t *rapid.T) {
 				ths := w.liveThreads(t)
 				th := rapid.SampledFrom(ths).Draw(t, "thread")

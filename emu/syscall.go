@@ -199,8 +199,8 @@ func (t *Thread) requestKeyShared(a *[5]Arg) (int, error, bool) {
 // runShared runs call, a lookup of id (with KEY_LOOKUP_CREATE when create
 // is set) that only reads the model, with System.mu held for reading, so
 // that lookups from many threads run in parallel. What such a call changes
-// is the thread's own: the caches of t's credentials (t.shared); it takes
-// no key references (model.State.SetShared). It reports false, having
+// is the caches of t's credentials (t.shared) and keyrings' child lists
+// (atomic); it takes no key references (model.State.SetShared). It reports false, having
 // changed nothing, when the call must take the exclusive path instead:
 // resolving its ID would create or install a keyring, injected faults are
 // configured (they count calls), t has exited, the key is under

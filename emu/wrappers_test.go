@@ -14,8 +14,10 @@ import (
 func TestWrapperLookupsMatchSyscall(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var threads [2][]*emu.Thread
+		var systems [2]*emu.System
 		for side := range threads {
 			sys := emu.New(emu.Config{Seed: 7})
+			systems[side] = sys
 			for _, uid := range []uint32{1000, 1001} {
 				th := sys.NewProcess(emu.Creds{UID: uid, GID: uid}).Main()
 				threads[side] = append(threads[side], th)
@@ -30,7 +32,7 @@ func TestWrapperLookupsMatchSyscall(t *testing.T) {
 			var results [2][2]int
 			var errs [2]error
 			var bufs [2][]byte
-			switch what := rapid.IntRange(0, 4).Draw(t, "what"); what {
+			switch what := rapid.IntRange(0, 6).Draw(t, "what"); what {
 			case 0:
 				// A key to look up, with a random mask, in a keyring of the
 				// thread's; failures happen alike on both sides.
@@ -76,10 +78,66 @@ func TestWrapperLookupsMatchSyscall(t *testing.T) {
 						results[side][0], errs[side] = th.Syscall(emu.SYS_KEYCTL, emu.Int(emu.KEYCTL_SEARCH), emu.Int(id), emu.String(typ), emu.String(desc), emu.Int(0))
 					}
 				}
+			case 5:
+				// Injected faults count calls: both paths meet them alike.
+				f := emu.InjectedFault{
+					Syscall: emu.SYS_KEYCTL,
+					Ops:     []int{rapid.SampledFrom([]int{emu.KEYCTL_READ, emu.KEYCTL_DESCRIBE, emu.KEYCTL_SEARCH}).Draw(t, "fault op")},
+					After:   rapid.IntRange(0, 2).Draw(t, "after"),
+					Times:   rapid.IntRange(0, 2).Draw(t, "times"),
+					Err:     emu.EIO,
+				}
+				if rapid.Bool().Draw(t, "no faults") {
+					f = emu.InjectedFault{}
+				}
+				for _, sys := range systems {
+					if f.Err == 0 {
+						sys.SetFaults(nil)
+					} else {
+						sys.SetFaults([]emu.InjectedFault{f})
+					}
+				}
+			case 6:
+				// An exited thread's calls fail ESRCH on both paths.
+				if rapid.IntRange(0, 4).Draw(t, "exit") == 0 {
+					for side := range threads {
+						threads[side][who].Process().Exit()
+					}
+				}
 			}
 			if results[0] != results[1] || errs[0] != errs[1] || string(bufs[0]) != string(bufs[1]) {
 				t.Fatalf("step %d: wrapper gave %v, %v, %q; Syscall %v, %v, %q", step, results[0], errs[0], bufs[0], results[1], errs[1], bufs[1])
 			}
 		}
 	})
+}
+
+// A thread that has exited makes no more calls: its lookups fail ESRCH on
+// the shared path as on the exclusive one, through the wrappers and
+// through Syscall.
+func TestExitedThreadLookupsFail(t *testing.T) {
+	sys := emu.New(emu.Config{})
+	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
+	id, err := th.AddKey("user", "k", []byte("v"), emu.KEY_SPEC_SESSION_KEYRING)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := th.Clone()
+	other.Exit()
+	buf := make([]byte, 64)
+	for name, call := range map[string]func() (int, error){
+		"KeyctlBuffer(READ)":     func() (int, error) { return other.KeyctlBuffer(emu.KEYCTL_READ, id, buf, 0) },
+		"KeyctlBuffer(DESCRIBE)": func() (int, error) { return other.KeyctlBuffer(emu.KEYCTL_DESCRIBE, id, buf, 0) },
+		"KeyctlSearch":           func() (int, error) { return other.KeyctlSearch(emu.KEY_SPEC_SESSION_KEYRING, "user", "k", 0) },
+		"Syscall(DESCRIBE)": func() (int, error) {
+			return other.Syscall(emu.SYS_KEYCTL, emu.Int(emu.KEYCTL_DESCRIBE), emu.Int(id), emu.Buffer(buf), emu.Int(len(buf)))
+		},
+		"Syscall(request_key)": func() (int, error) {
+			return other.Syscall(emu.SYS_REQUEST_KEY, emu.String("user"), emu.String("k"), emu.Null(), emu.Int(0))
+		},
+	} {
+		if r, err := call(); err != emu.ESRCH {
+			t.Errorf("%s on an exited thread = %d, %v; want ESRCH", name, r, err)
+		}
+	}
 }

@@ -8,8 +8,8 @@ import (
 )
 
 // The text of KEYCTL_DESCRIBE is keyctl_describe_key()'s
-// "%s;%d;%d;%08x;%s" of the munged IDs (R1.4): IDs that do not fit an int
-// print negative, the invalid ID as -1.
+// "%s;%d;%d;%08x;%s" of the munged IDs (R1.4): IDs above 2^31-1 print
+// negative, as the kernel's %d of a uid_t does.
 func TestDescribeTextIsTheKernelFormat(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		k := &Key{
@@ -38,4 +38,43 @@ func TestHex8(t *testing.T) {
 			t.Fatalf("fmtHex8(%#x) = %q, want %q", v, got, want)
 		}
 	})
+}
+
+// KEYCTL_DESCRIBE writes the text and its NUL only into a buffer that holds
+// both, and returns their length whatever the buffer (op 6); a buffer that
+// holds them but cannot be written fails EFAULT.
+func TestDescribeIntoBuffer(t *testing.T) {
+	s := New(Config{Seed: 5})
+	c := s.NewCred(1000, 1000, nil, s.InitNS())
+	if _, err := s.JoinSessionKeyring(c, NullStr); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.AddKey(c, Str("user"), Str("desc-x"), Buf([]byte("v")), specSession)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const text = "user;1000;1000;3f010000;desc-x"
+	n := len(text) + 1
+	for _, tc := range []struct {
+		name string
+		buf  UBuf
+		want string // what the buffer holds after the call
+		err  error
+	}{
+		{"NULL", NullBuf(0), "", nil},
+		{"NULL with a length", NullBuf(n), "", nil},
+		{"one byte short", Buf(make([]byte, n-1)), string(make([]byte, n-1)), nil},
+		{"exact", Buf(make([]byte, n)), text + "\x00", nil},
+		{"larger", Buf(make([]byte, n+3)), text + "\x00\x00\x00\x00", nil},
+		{"unwritable", UBuf{B: make([]byte, n), Len: n, Fault: true}, string(make([]byte, n)), EFAULT},
+		{"shorter than its length", UBuf{B: make([]byte, n-1), Len: n}, string(make([]byte, n-1)), EFAULT},
+	} {
+		r, err := s.Describe(c, int32(id), tc.buf)
+		if err != tc.err || (err == nil && r != n) {
+			t.Errorf("%s: Describe = %d, %v; want %d, %v", tc.name, r, err, n, tc.err)
+		}
+		if got := string(tc.buf.B); got != tc.want {
+			t.Errorf("%s: buffer holds %q, want %q", tc.name, got, tc.want)
+		}
+	}
 }

@@ -8,11 +8,13 @@
 // moves through SetTime, serials come from a generator seeded by the
 // caller, and the garbage collector runs when the caller asks. The package
 // starts no goroutines and holds no locks. A State is not safe for
-// concurrent use, with one exception that package emu relies on: while no
-// other method runs, Describe, Read, GetSecurity, GetKeyringID and Search
-// without a destination, of IDs for which ResolvesUnchanged holds, may run
-// concurrently, each with its own Cred (they take and drop key references atomically and fill only the
-// caller's Cred caches).
+// concurrent use, with one exception that package emu relies on: after
+// SetShared(true), made with every caller excluded, and until
+// SetShared(false), Describe, Read, GetSecurity, GetKeyringID and Search
+// without a destination, of IDs for which ResolvesUnchanged holds, and
+// RequestKeyShared may run concurrently, each with its own Cred and no
+// other method running. They take no key references then, fill only the
+// caller's Cred caches and keyrings' child lists (published atomically).
 //
 // Errors are returned as Errno values with Linux numbering, in the order
 // the kernel checks them. A failed operation leaves the State as it was,
