@@ -11,9 +11,9 @@ import (
 // emulator sees the same arguments the kernel would. They call the thread
 // directly with a fixed-size argument array, which stays on the stack.
 // The lookups among them (read, describe, get_security, a search without
-// destination) first try the shared read path without building the array:
-// their arguments reach the model through the same conversions (strArg,
-// bufArg, ustr, ubuf) as the array's would.
+// destination) first try the shared read path, and add_key goes to the
+// exclusive one, without building the array: their arguments reach the
+// model as the array's would (strArg, bufUBuf).
 
 var zeroBuf = []byte{}
 
@@ -25,7 +25,11 @@ func bufArg(b []byte) Arg {
 }
 
 func (t *Thread) addKey(keyType, description string, payload []byte, ringid int) (int, error) {
-	return t.call(SYS_ADD_KEY, &[5]Arg{String(keyType), String(description), bufArg(payload), Int(len(payload)), Int(ringid)})
+	// add_key(2) always takes the exclusive path; its arguments go to the
+	// model directly, as keyctlBufferShared's do.
+	return t.runExclusive(SYS_ADD_KEY, 0, func() (int, error) {
+		return t.proc.sys.m.AddKey(t.cred, strArg(keyType), strArg(description), bufUBuf(payload, len(payload)), int32(ringid))
+	})
 }
 
 func (t *Thread) requestKey(keyType, description, callback string, destRingid int) (int, error) {

@@ -113,6 +113,14 @@ func (t *Thread) call(nr int, a *[5]Arg) (int, error) {
 // callExclusive is call with System.mu held for writing. It is a function
 // of its own so that the deferred calls cost nothing to the paths above.
 func (t *Thread) callExclusive(nr int, a *[5]Arg) (int, error) {
+	return t.runExclusive(nr, int(int32(a[0].IntValue())), func() (int, error) { return t.dispatchLocked(nr, a) })
+}
+
+// runExclusive runs call, system call nr (keyctl operation op), with
+// System.mu held for writing: after the thread's liveness and the injected
+// faults are checked, and again each time it must wait for a key under
+// construction.
+func (t *Thread) runExclusive(nr, op int, call func() (int, error)) (int, error) {
 	s := t.proc.sys
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -124,12 +132,12 @@ func (t *Thread) callExclusive(nr int, a *[5]Arg) (int, error) {
 		defer s.m.SetTrace(nil)
 	}
 	if len(s.faults) > 0 {
-		if err := s.faultLocked(t, nr, int(int32(a[0].IntValue()))); err != nil {
+		if err := s.faultLocked(t, nr, op); err != nil {
 			return -1, toSysErr(err)
 		}
 	}
 	for {
-		r, err := t.dispatchLocked(nr, a)
+		r, err := call()
 		if w, ok := err.(*model.WaitError); ok {
 			for w.Key.UnderConstruction() && !t.exited {
 				s.waitLocked()

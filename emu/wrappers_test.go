@@ -7,9 +7,9 @@ import (
 	"pgregory.net/rapid"
 )
 
-// The x/sys wrappers' lookups take the shared path without building the
-// argument array; what they return and write must be what the same call
-// made through Syscall returns and writes. Two systems with the same seed
+// The x/sys wrappers' lookups and add_key reach the model without building
+// the argument array; what they return and write must be what the same
+// call made through Syscall returns and writes. Two systems with the same seed
 // are driven alike, one through the wrappers, one through Syscall.
 func TestWrapperLookupsMatchSyscall(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
@@ -36,8 +36,8 @@ func TestWrapperLookupsMatchSyscall(t *testing.T) {
 			case 0:
 				// A key to look up, with a random mask, in a keyring of the
 				// thread's; failures happen alike on both sides.
-				desc := rapid.SampledFrom([]string{"a", "b", "long-description-1", "long-description-2"}).Draw(t, "desc")
-				typ := rapid.SampledFrom([]string{"user", "keyring", "logon"}).Draw(t, "type")
+				desc := rapid.SampledFrom([]string{"a", "b", "long-description-1", "long-description-2", "a\x00b", ""}).Draw(t, "desc")
+				typ := rapid.SampledFrom([]string{"user", "keyring", "logon", "", ".x"}).Draw(t, "type")
 				perm := rapid.Uint32().Draw(t, "perm") & 0x3f3f3f3f
 				for side := range threads {
 					th := threads[side][who]
@@ -45,7 +45,18 @@ func TestWrapperLookupsMatchSyscall(t *testing.T) {
 					if typ != "keyring" {
 						payload = []byte(desc)
 					}
-					r, err := th.AddKey(typ, desc, payload, id)
+					// add_key through the wrapper, or as x/sys builds it.
+					var r int
+					var err error
+					if side == 0 {
+						r, err = th.AddKey(typ, desc, payload, id)
+					} else {
+						p := payload
+						if len(p) == 0 {
+							p = []byte{}
+						}
+						r, err = th.Syscall(emu.SYS_ADD_KEY, emu.String(typ), emu.String(desc), emu.Buffer(p), emu.Int(len(payload)), emu.Int(id))
+					}
 					if err == nil {
 						_, _ = th.KeyctlInt(emu.KEYCTL_SETPERM, r, int(perm), 0, 0)
 					}
