@@ -103,14 +103,18 @@ type link struct {
 
 // mkLink returns the index entry of key under (typ, desc).
 func mkLink(typ *KeyType, desc string, key *Key) link {
-	ix := uint64(typ.order)
-	for i := 0; i < 7; i++ {
-		ix <<= 8
-		if i < len(desc) {
-			ix |= uint64(desc[i])
+	var ix uint64
+	if len(desc) >= 7 {
+		_ = desc[6]
+		ix = uint64(desc[0])<<48 | uint64(desc[1])<<40 | uint64(desc[2])<<32 | uint64(desc[3])<<24 |
+			uint64(desc[4])<<16 | uint64(desc[5])<<8 | uint64(desc[6])
+	} else {
+		for i := 0; i < len(desc); i++ {
+			ix = ix<<8 | uint64(desc[i])
 		}
+		ix <<= 8 * (7 - len(desc))
 	}
-	return link{ix: ix, desc: desc, key: key}
+	return link{ix: uint64(typ.order)<<56 | ix, desc: desc, key: key}
 }
 
 // linkedIn records that ring now links k: nparents counts the keyrings

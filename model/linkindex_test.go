@@ -96,3 +96,20 @@ func TestLinkIndexMatchesSortedList(t *testing.T) {
 		}
 	})
 }
+
+// Index entries sort by type, then description, whatever the descriptions'
+// lengths (the first 7 bytes are packed into ix): descriptions never hold a
+// NUL (they come from C strings).
+func TestLinkOrderIsTypeThenDescription(t *testing.T) {
+	types := []*KeyType{TypeUser, TypeKeyring, TypeLogon}
+	desc := rapid.StringOfN(rapid.SampledFrom([]rune{'a', 'b', '\x01', '\xff', 'é'}), 0, 10, -1)
+	rapid.Check(t, func(t *rapid.T) {
+		ta, tb := rapid.SampledFrom(types).Draw(t, "type a"), rapid.SampledFrom(types).Draw(t, "type b")
+		da, db := desc.Draw(t, "desc a"), desc.Draw(t, "desc b")
+		a, b := mkLink(ta, da, nil), mkLink(tb, db, nil)
+		want := ta.order < tb.order || (ta.order == tb.order && da < db)
+		if got := linkLess(a, b); got != want {
+			t.Fatalf("linkLess(%s %q, %s %q) = %v, want %v", ta.Name, da, tb.Name, db, got, want)
+		}
+	})
+}
