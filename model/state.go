@@ -265,11 +265,22 @@ const (
 // strlen(desc)+1 bytes to uid's quota (R7.3), give the key a serial. The
 // key starts uninstantiated with usage 1, held by the caller.
 func (s *State) keyAlloc(typ *KeyType, desc string, uid UID, gid GID, perm Perm, flags allocFlags) (*Key, error) {
+	if typ == TypeKeyring {
+		m := new(keyringMem)
+		m.key.ring = &m.ring
+		return s.keyAllocInto(&m.key, typ, desc, uid, gid, perm, flags)
+	}
 	return s.keyAllocInto(new(Key), typ, desc, uid, gid, perm, flags)
 }
 
-// keyAllocInto is keyAlloc into the zeroed k, which it leaves untouched
-// when it fails.
+// keyringMem is a keyring's Key and its ringData in one allocation.
+type keyringMem struct {
+	key  Key
+	ring ringData
+}
+
+// keyAllocInto is keyAlloc into the zeroed k (a keyring's may have its
+// ringData already), which it leaves untouched when it fails.
 func (s *State) keyAllocInto(k *Key, typ *KeyType, desc string, uid UID, gid GID, perm Perm, flags allocFlags) (*Key, error) {
 	if desc == "" {
 		return nil, EINVAL
@@ -310,7 +321,7 @@ func (s *State) keyAllocInto(k *Key, typ *KeyType, desc string, uid UID, gid GID
 	if flags&allocUIDKeyring != 0 {
 		k.flags |= flagUIDKeyring
 	}
-	if typ == TypeKeyring {
+	if typ == TypeKeyring && k.ring == nil {
 		k.ring = &ringData{}
 	}
 	s.indexKey(k)
