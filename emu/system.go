@@ -181,10 +181,11 @@ func (s *System) Model(fn func(*model.State)) {
 }
 
 // sysLock is System.mu: a reader/writer lock made of one RWMutex per CPU (at
-// most 8), each on cache lines of its own. A reader takes one shard, chosen
-// by its thread, so that lookups on different CPUs do not write to the same
-// cache line (a single RWMutex's reader count would bounce between them);
-// a writer takes every shard, in order. It is a sync.Locker on its write
+// most 8, rounded down to a power of two), each on cache lines of its own.
+// A reader takes one shard, chosen by its thread, so that lookups on
+// different CPUs do not write to the same cache line (a single RWMutex's
+// reader count would bounce between them); a writer takes every shard, in
+// order. It is a sync.Locker on its write
 // side, for System.cond.
 //
 // While no writer holds it, the model is told it is shared
@@ -210,7 +211,11 @@ type lockShard struct {
 }
 
 func newSysLock(cpus int) sysLock {
-	return sysLock{shards: make([]lockShard, min(max(cpus, 1), 8))}
+	n := 1
+	for n*2 <= min(cpus, 8) {
+		n *= 2
+	}
+	return sysLock{shards: make([]lockShard, n)}
 }
 
 // Lock takes every shard for writing.
@@ -230,8 +235,9 @@ func (l *sysLock) Unlock() {
 	}
 }
 
-// RLock takes the shard of a reader keyed by key (a thread ID) for reading.
-func (l *sysLock) RLock(key int) { l.shards[uint(key)%uint(len(l.shards))].RLock() }
+// RLock takes the shard of a reader keyed by key (a thread ID) for reading;
+// the number of shards is a power of two.
+func (l *sysLock) RLock(key int) { l.shards[uint(key)&uint(len(l.shards)-1)].RLock() }
 
 // RUnlock releases what RLock(key) took.
-func (l *sysLock) RUnlock(key int) { l.shards[uint(key)%uint(len(l.shards))].RUnlock() }
+func (l *sysLock) RUnlock(key int) { l.shards[uint(key)&uint(len(l.shards)-1)].RUnlock() }

@@ -373,6 +373,23 @@ func (p *possCache) get(gen uint64, k *Key) (bool, bool) {
 	return false, false
 }
 
+// bySerial returns the key with serial n among the cached ones, if its
+// answer stands and it lives, with its answer.
+func (p *possCache) bySerial(gen uint64, n Serial) (*Key, bool, bool) {
+	if p.gen != gen {
+		return nil, false, false
+	}
+	for i := uint8(0); i < p.n; i++ {
+		if k := p.keys[i]; k.serial == n {
+			if p.lgens[i] != k.lgen || !k.alive() {
+				return nil, false, false
+			}
+			return k, p.vals[i], true
+		}
+	}
+	return nil, false, false
+}
+
 func (p *possCache) put(gen uint64, k *Key, v bool) {
 	if p.gen != gen {
 		*p = possCache{gen: gen}

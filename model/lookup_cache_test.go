@@ -1,0 +1,62 @@
+package model
+
+import "testing"
+
+// A serial looked up lately is found again from the cred's cache only while
+// its key lives and its possession stands: the key's last unlink destroys
+// it (R8.3) and the next lookup fails ENOKEY; moving it out of the
+// thread's keyrings ends possession (R4.7).
+func TestLookedUpLatelyEnds(t *testing.T) {
+	s := New(Config{Seed: 9})
+	c := s.NewCred(1000, 1000, nil, s.InitNS())
+	if _, err := s.JoinSessionKeyring(c, NullStr); err != nil {
+		t.Fatal(err)
+	}
+	other := s.NewCred(1000, 1000, nil, s.InitNS())
+	if _, err := s.JoinSessionKeyring(other, NullStr); err != nil {
+		t.Fatal(err)
+	}
+	add := func(desc string, perm Perm) int32 {
+		t.Helper()
+		id, err := s.AddKey(c, Str("user"), Str(desc), Buf([]byte("v")), specSession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Setperm(c, int32(id), uint32(perm)); err != nil {
+			t.Fatal(err)
+		}
+		return int32(id)
+	}
+	read := func(id int32) error {
+		_, err := s.Read(c, id, Buf(make([]byte, 8)))
+		return err
+	}
+
+	// Destroyed by its last unlink: gone, though nothing else changed.
+	gone := add("gone", 0x3f010000)
+	if err := read(gone); err != nil {
+		t.Fatalf("read = %v", err)
+	}
+	if _, err := s.Unlink(c, gone, specSession); err != nil {
+		t.Fatal(err)
+	}
+	if err := read(gone); err != ENOKEY {
+		t.Fatalf("read of a destroyed key = %v, want ENOKEY", err)
+	}
+
+	// Readable only by its possessor: once only another thread's session
+	// links it, it is no longer possessed, and reading it fails EACCES.
+	moved := add("moved", 0x3f190000)
+	if err := read(moved); err != nil {
+		t.Fatalf("read = %v", err)
+	}
+	if _, err := s.Link(other, moved, specSession); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Unlink(c, moved, specSession); err != nil {
+		t.Fatal(err)
+	}
+	if err := read(moved); err != EACCES {
+		t.Fatalf("read of a key no longer possessed = %v, want EACCES", err)
+	}
+}
