@@ -107,3 +107,46 @@ func TestRequestKeyWithoutCalloutWaits(t *testing.T) {
 	require.NoError(t, lr.err, "request_key without a callout, having waited")
 	assert.Equal(t, rr.r, lr.r, "both find the constructed key")
 }
+
+// R1.17: KEYCTL_READ through the x/sys wrapper, which tries the shared read
+// path first, of a key under construction waits for it like the exclusive
+// path does, and reads the payload it was given.
+func TestWrapperReadWaitsForConstruction(t *testing.T) {
+	release, serial := make(chan struct{}), make(chan int, 1)
+	sys := New(Config{RequestKey: func(req *KeyRequest) error {
+		serial <- req.Key
+		<-release
+		if _, err := req.Thread.KeyctlInt(KEYCTL_ASSUME_AUTHORITY, req.Key, 0, 0, 0); err != nil {
+			return err
+		}
+		_, err := req.Thread.Syscall(SYS_KEYCTL, Int(KEYCTL_INSTANTIATE), Int(req.Key), Buffer([]byte("payload")), Int(7), Int(0))
+		return err
+	}})
+	main := sys.NewProcess(Creds{UID: 1000, GID: 1000}).Main()
+	_, err := main.KeyctlInt(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+	require.NoError(t, err)
+	requester, reader := main.Clone(), main.Clone()
+	reqDone := make(chan error, 1)
+	go func() {
+		_, err := requester.RequestKey("user", "built", "info", KEY_SPEC_SESSION_KEYRING)
+		reqDone <- err
+	}()
+	id := <-serial
+	type result struct {
+		n   int
+		err error
+		buf []byte
+	}
+	readDone := make(chan result, 1)
+	go func() {
+		buf := make([]byte, 16)
+		n, err := reader.KeyctlBuffer(KEYCTL_READ, id, buf, 0)
+		readDone <- result{n, err, buf}
+	}()
+	waitForWaiters(t, sys, 2) // the requester and the reader
+	close(release)
+	require.NoError(t, <-reqDone)
+	r := <-readDone
+	require.NoError(t, r.err, "read of a key that was under construction")
+	assert.Equal(t, "payload", string(r.buf[:r.n]))
+}

@@ -303,6 +303,11 @@ func (s *State) Describe(c *Cred, id int32, buf UBuf) (int, error) {
 func (s *State) Read(c *Cred, id int32, buf UBuf) (int, error) {
 	ref, err := s.lookupUserKey(c, id, 0, needDeferPerm)
 	if err != nil {
+		if _, wait := err.(*WaitError); wait {
+			// lookup_user_key() waits for a key under construction
+			// (R1.17): the caller waits and repeats the call.
+			return -1, err
+		}
 		return -1, ENOKEY
 	}
 	defer s.put(ref.key)
