@@ -41,9 +41,9 @@ func (s *State) AddKey(c *Cred, typeArg, descArg UStr, payload UBuf, ringid int3
 }
 
 // optimisticInsertMin is the size from which createOrUpdate enters a new
-// entry before it knows whether one exists: a keyring index node holds up
-// to 31 entries (State.newRingTree).
-const optimisticInsertMin = 32
+// entry before it knows whether one exists: smaller keyrings keep their
+// index in a sorted slice (smallLinks), where looking first is cheap.
+const optimisticInsertMin = smallLinks
 
 // defaultPerm is the permission mask of keys made by add_key and
 // request_key (R5.2 step 13).
