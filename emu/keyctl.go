@@ -41,10 +41,13 @@ func (t *Thread) keyctlInt(cmd, arg2, arg3, arg4, arg5 int) (int, error) {
 }
 
 func (t *Thread) keyctlBuffer(cmd, arg2 int, buf []byte, arg5 int) (int, error) {
-	if t.trace == nil {
-		if r, err, ok := t.keyctlBufferShared(int32(cmd), int32(arg2), buf); ok {
+	if op := int32(cmd); t.trace == nil && (op == KEYCTL_READ || op == KEYCTL_DESCRIBE || op == KEYCTL_GET_SECURITY) {
+		if r, err, ok := t.keyctlBufferShared(op, int32(arg2), buf); ok {
 			return r, err
 		}
+		// The shared path declined the call (runShared): it is not tried
+		// twice.
+		return t.callExclusive(SYS_KEYCTL, &[5]Arg{Int(cmd), Int(arg2), bufArg(buf), Int(len(buf)), Int(arg5)})
 	}
 	return t.call(SYS_KEYCTL, &[5]Arg{Int(cmd), Int(arg2), bufArg(buf), Int(len(buf)), Int(arg5)})
 }
@@ -94,6 +97,7 @@ func (t *Thread) keyctlSearch(ringid int, keyType, description string, destRingi
 		}); ok {
 			return r, err
 		}
+		return t.callExclusive(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_SEARCH), Int(ringid), String(keyType), String(description), Int(destRingid)})
 	}
 	return t.call(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_SEARCH), Int(ringid), String(keyType), String(description), Int(destRingid)})
 }
@@ -108,14 +112,11 @@ func (t *Thread) keyctlRestrictKeyring(ringid int, keyType, restriction string) 
 	return err
 }
 
-// keyctlBufferShared runs keyctlBuffer's lookups on the shared read path,
-// with the arguments keyctlLocked would give the model (KEYCTL_DESCRIBE
-// takes the length as an unsigned int). It reports false for other
-// operations and where runShared does.
+// keyctlBufferShared runs keyctlBuffer's lookups (READ, DESCRIBE,
+// GET_SECURITY) on the shared read path, with the arguments keyctlLocked
+// would give the model (KEYCTL_DESCRIBE takes the length as an unsigned
+// int). It reports false where runShared does.
 func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool) {
-	if cmd != KEYCTL_READ && cmd != KEYCTL_DESCRIBE && cmd != KEYCTL_GET_SECURITY {
-		return 0, nil, false
-	}
 	return t.runShared(id, false, false, func() (int, error, bool) {
 		m, c := t.proc.sys.m, t.cred
 		var r int
