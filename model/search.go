@@ -359,9 +359,6 @@ type possCache struct {
 	vals  [4]bool
 	lgens [4]uint32
 	keys  [4]*Key
-	// serials are the keys' serials, so that bySerial reads no key but
-	// the one it finds.
-	serials [4]Serial
 }
 
 func (p *possCache) get(gen uint64, k *Key) (bool, bool) {
@@ -383,8 +380,7 @@ func (p *possCache) bySerial(gen uint64, n Serial) (*Key, bool, bool) {
 		return nil, false, false
 	}
 	for i := uint8(0); i < p.n; i++ {
-		if p.serials[i] == n {
-			k := p.keys[i]
+		if k := p.keys[i]; k.serial == n {
 			if p.lgens[i] != k.lgen || !k.alive() {
 				return nil, false, false
 			}
@@ -404,7 +400,7 @@ func (p *possCache) put(gen uint64, k *Key, v bool) {
 			return
 		}
 	}
-	p.keys[p.next], p.vals[p.next], p.lgens[p.next], p.serials[p.next] = k, v, k.lgen, k.serial
+	p.keys[p.next], p.vals[p.next], p.lgens[p.next] = k, v, k.lgen
 	p.next = (p.next + 1) % uint8(len(p.keys))
 	if p.n < uint8(len(p.keys)) {
 		p.n++
