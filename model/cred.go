@@ -29,6 +29,8 @@ type Cred struct {
 	userRings userRingsCache
 	// reach caches the keyrings a possession search enters.
 	reach reachCache
+	// plans caches the keyrings searches enter (searchPlanned).
+	plans planCache
 }
 
 // NewCred returns the credentials of a process started with no keyrings at
@@ -162,7 +164,7 @@ func (s *State) Exec(c *Cred) (image *Cred) {
 
 func (s *State) copyCred(c *Cred) *Cred {
 	n := *c
-	n.poss, n.userRings, n.reach = possCache{}, userRingsCache{}, reachCache{}
+	n.poss, n.userRings, n.reach, n.plans = possCache{}, userRingsCache{}, reachCache{}, planCache{}
 	n.Groups = append([]GID(nil), c.Groups...)
 	s.get(n.thread)
 	s.get(n.process)

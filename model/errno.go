@@ -15,6 +15,14 @@ func (e Errno) Error() string {
 	return "Unknown error " + strconv.Itoa(int(e))
 }
 
+// isErrno reports whether err is e: err == e without the runtime's
+// comparison of interface values, which an Errno (not pointer-shaped)
+// would need.
+func isErrno(err error, e Errno) bool {
+	x, ok := err.(Errno)
+	return ok && x == e
+}
+
 // Name returns the C name of e ("ENOKEY"); EOPNOTSUPP is preferred over its
 // alias ENOTSUP, EAGAIN over EWOULDBLOCK and EDEADLK over EDEADLOCK.
 func (e Errno) Name() string {

@@ -120,7 +120,7 @@ func (s *State) RequestKey(c *Cred, typeArg, descArg, calloutArg UStr, dest int3
 			}
 		}
 		return s.get(k), nil, nil
-	case err != EAGAIN:
+	case !isErrno(err, EAGAIN):
 		return nil, nil, err
 	case callout == nil:
 		return nil, nil, ENOKEY

@@ -89,7 +89,18 @@ func (s *State) searchNested(ctx *searchCtx, root *Key) bool {
 		}
 	}
 	ctx.skippedRet = 0
-	return s.descend(ctx, root, 0)
+	if ctx.trace != nil || ctx.flags&(searchRecurse|searchNoCheckPerm) != searchRecurse {
+		return s.descend(ctx, root, 0)
+	}
+	if s.cfg.CheckCaches {
+		walked := *ctx
+		found := s.descend(&walked, root, 0)
+		if s.searchPlanned(ctx, root) != found || ctx.found != walked.found || ctx.err != walked.err {
+			panic(fmt.Sprintf("model: a planned search of keyring %d differs from the walk", root.serial))
+		}
+		return found
+	}
+	return s.searchPlanned(ctx, root)
 }
 
 func (s *State) descend(ctx *searchCtx, ring *Key, depth int) bool {
@@ -186,7 +197,7 @@ func (s *State) searchCredKeyrings(ctx *searchCtx) (*Key, error) {
 		if err == nil {
 			return k, true
 		}
-		switch err {
+		switch x, _ := err.(Errno); x {
 		case EAGAIN:
 			if ret == nil || first {
 				ret = err
@@ -220,7 +231,7 @@ func (s *State) searchCredKeyrings(ctx *searchCtx) (*Key, error) {
 			}
 		}
 	}
-	if ret != nil && (hard == EAGAIN || !s.mutant(MutateHardErrorWins)) {
+	if ret != nil && (isErrno(hard, EAGAIN) || !s.mutant(MutateHardErrorWins)) {
 		return nil, ret
 	}
 	return nil, hard
@@ -246,9 +257,9 @@ func (s *State) searchProcessKeyrings(ctx *searchCtx) (*Key, error) {
 		ret = rerr
 	}
 	switch {
-	case err == ENOKEY || ret == ENOKEY:
+	case isErrno(err, ENOKEY) || isErrno(ret, ENOKEY):
 		return nil, ENOKEY
-	case err == EACCES:
+	case isErrno(err, EACCES):
 		return nil, ret
 	}
 	return nil, err

@@ -1,0 +1,105 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+)
+
+// A recursive search with permission checks (request_key(2), KEYCTL_SEARCH,
+// the possession of a key) enters the same keyrings in the same order
+// whatever it seeks: which keyrings descend() enters depends only on their
+// links to keyrings, their states and permissions, the depth limit and the
+// searcher's credentials, never on the type or description sought. Each
+// keyring it enters it asks once for the sought index entry, and the first
+// acceptable candidate ends the search (R4.3b, R4.3c).
+//
+// So the walk is done once per (root, possession) while State.gen holds,
+// and kept with the cred as a search plan: the keyrings entered, in order,
+// with their depths. A search then asks each keyring of the plan for its
+// entry in turn, as descend() would have, without walking the keyrings'
+// child lists or repeating their permission checks.
+
+// planRing is one keyring a search enters, at its depth below the root.
+type planRing struct {
+	ring  *Key
+	depth int32
+}
+
+// searchPlan is the walk of a recursive search from root, with possession
+// possessed, by the cred that keeps it.
+type searchPlan struct {
+	root      *Key
+	possessed bool
+	valid     bool
+	rings     []planRing
+}
+
+// planCache holds the search plans a cred made under one State.gen, for up
+// to len(plans) roots, the oldest replaced first. The slices are reused.
+type planCache struct {
+	gen   uint64
+	next  uint8
+	plans [4]searchPlan
+}
+
+// searchPlanned is descend(ctx, root, 0) for a recursive search with
+// permission checks and no trace, from the plan of root.
+// The root, entered first unless revoked or invalidated, is asked before
+// the plan is looked up, so that a hit there costs no more than descend().
+func (s *State) searchPlanned(ctx *searchCtx, root *Key) bool {
+	if root.has(flagInvalidated | flagRevoked) {
+		return false
+	}
+	if e, ok := root.findLink(ctx.probe); ok && s.iterate(ctx, e, 0) == 1 {
+		return true
+	}
+	rings := s.plan(ctx.cred, root, ctx.possessed)
+	for _, r := range rings[1:] {
+		if e, ok := r.ring.findLink(ctx.probe); ok && s.iterate(ctx, e, int(r.depth)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// plan returns the keyrings that descend() enters from root for cred c with
+// possession possessed, in order.
+func (s *State) plan(c *Cred, root *Key, possessed bool) []planRing {
+	pc := &c.plans
+	if pc.gen != s.gen {
+		pc.gen = s.gen
+		for i := range pc.plans {
+			pc.plans[i].valid = false
+		}
+	}
+	for i := range pc.plans {
+		if p := &pc.plans[i]; p.valid && p.root == root && p.possessed == possessed {
+			if s.cfg.CheckCaches {
+				if fresh := s.walkPlan(c, root, possessed, nil); !slices.Equal(fresh, p.rings) {
+					panic(fmt.Sprintf("model: stale search plan of keyring %d", root.serial))
+				}
+			}
+			return p.rings
+		}
+	}
+	p := &pc.plans[pc.next]
+	pc.next = (pc.next + 1) % uint8(len(pc.plans))
+	p.root, p.possessed, p.valid = root, possessed, true
+	p.rings = s.walkPlan(c, root, possessed, p.rings[:0])
+	return p.rings
+}
+
+// walkPlan appends to rings the keyrings descend() enters from root: it
+// runs descend() for an entry that no keyring holds (no description has a
+// NUL) and records each keyring entered.
+func (s *State) walkPlan(c *Cred, root *Key, possessed bool, rings []planRing) []planRing {
+	ctx := searchCtx{cred: c, typ: TypeUser, desc: "\x00", flags: searchRecurse, possessed: possessed, err: EAGAIN}
+	ctx.probe = mkLink(ctx.typ, ctx.desc, nil)
+	ctx.trace = func(ev SearchEvent) {
+		if ev.Keyring != nil && ev.Candidate == nil && ev.Skipped == "" {
+			rings = append(rings, planRing{ring: ev.Keyring, depth: int32(ev.Depth)})
+		}
+	}
+	s.descend(&ctx, root, 0)
+	return rings
+}
