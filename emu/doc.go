@@ -21,26 +21,29 @@
 //
 // # Locking
 //
-// System.mu, a reader/writer lock (one RWMutex per CPU: a reader takes its
-// thread's, a writer all of them), guards the model and every process and
-// thread. Every call that may change anything holds it for writing.
-// Lookups that only read hold it for reading, so lookups from many threads
-// run in parallel: KEYCTL_DESCRIBE, KEYCTL_READ, KEYCTL_GET_SECURITY,
+// System.mu, a reader/writer lock made of shards (a mutex each, two per CPU
+// up to 16: a reader takes its thread's shard, a writer all of them), guards
+// the model and every process and thread. Every call that may change
+// anything holds it for writing. Lookups that only read hold their thread's
+// shard, so lookups from threads on different shards run in parallel (thread
+// IDs are handed out in sequence, and a thread's shard is its ID modulo
+// their number): KEYCTL_DESCRIBE, KEYCTL_READ, KEYCTL_GET_SECURITY,
 // KEYCTL_GET_KEYRING_ID and KEYCTL_SEARCH without a destination keyring,
 // when resolving the ID creates and installs nothing
 // (model.State.ResolvesUnchanged), and request_key(2) with neither callout
 // nor destination. What they change is the thread's own, the lookup caches
-// of its credentials, which Thread.shared guards, and keyrings' lists of
-// child keyrings, which any reader may make and publishes atomically (a
-// list is kept while the model's generation holds). They take no key
-// references: while no writer holds System.mu no key can lose its last
-// one, and sysLock tells the model so (model.State.SetShared), so a key's
-// count is a plain integer only writers change. Lookups that would create
-// or install a keyring take the exclusive path, as do calls while faults
-// are injected (they are counted), calls of a thread that has assumed an
-// authority (its searches use the requester's credentials, shared by every
-// thread that assumed it) and calls that meet a key under construction
-// (they wait on System.cond, whose lock is System.mu's write side).
+// of its credentials, which the shard guards (it serialises the thread's
+// calls), and keyrings' lists of child keyrings, which any reader may make
+// and publishes atomically (a list is kept while the model's generation
+// holds). They take no key references: while no writer holds System.mu no
+// key can lose its last one, and sysLock tells the model so
+// (model.State.SetShared), so a key's count is a plain integer only writers
+// change. Lookups that would create or install a keyring take the exclusive
+// path, as do calls while faults are injected (they are counted), calls of a
+// thread that has assumed an authority (its searches use the requester's
+// credentials, shared by every thread that assumed it) and calls that meet a
+// key under construction (they wait on System.cond, whose lock is
+// System.mu's write side).
 //
 // Every writer counts itself as it lets go of System.mu (sysLock.writes),
 // so a count read with no writer inside names one state of everything the
@@ -53,7 +56,6 @@
 // ordered before it. Config.CheckCaches turns this off and compares each
 // new answer with the kept one instead.
 //
-// Lock order: System.mu (its shards in index order), then Thread.shared.
-// No other lock is taken while either is held, and request-key handlers
-// run with neither held.
+// Lock order: System.mu's shards in index order. No other lock is taken
+// while one is held, and request-key handlers run with none held.
 package emu

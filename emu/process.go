@@ -1,7 +1,6 @@
 package emu
 
 import (
-	"sync"
 	"sync/atomic"
 
 	"github.com/keyemu/keyemu/model"
@@ -49,10 +48,6 @@ type Thread struct {
 	exited bool
 	// trace collects explanation steps during Explain.
 	trace func(model.Step)
-	// shared serialises the thread's own calls on the shared read path,
-	// where System.mu is held only for reading: they fill the caches of
-	// the thread's credentials.
-	shared sync.Mutex
 	// keyringIDs holds the last answer of KEYCTL_GET_KEYRING_ID without
 	// create for each special ID (index -id-1), made on the shared read
 	// path; an answer stands while no writer has held System.mu since

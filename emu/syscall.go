@@ -205,10 +205,11 @@ func (t *Thread) requestKeyShared(a *[5]Arg) (int, error, bool) {
 }
 
 // runShared runs call, a lookup of id (with KEY_LOOKUP_CREATE when create
-// is set) that only reads the model, with System.mu held for reading, so
-// that lookups from many threads run in parallel. What such a call changes
-// is the caches of t's credentials (t.shared) and keyrings' child lists
-// (atomic); it takes no key references (model.State.SetShared). It reports false, having
+// is set) that only reads the model, holding only t's shard of System.mu,
+// so that lookups from many threads run in parallel. What such a call
+// changes is the caches of t's credentials (the shard serialises t's
+// calls) and keyrings' child lists (atomic); it takes no key references
+// (model.State.SetShared). It reports false, having
 // changed nothing, when the call must take the exclusive path instead:
 // resolving its ID would create or install a keyring, injected faults are
 // configured (they count calls), t has exited, the key is under
@@ -216,13 +217,11 @@ func (t *Thread) requestKeyShared(a *[5]Arg) (int, error, bool) {
 // the answer is kept as t's KEYCTL_GET_KEYRING_ID answer for id.
 func (t *Thread) runShared(id int32, create, keep bool, call func() (int, error, bool)) (int, error, bool) {
 	s := t.proc.sys
-	s.mu.RLock(t.tid)
-	defer s.mu.RUnlock(t.tid)
+	s.mu.LockShard(t.tid)
+	defer s.mu.UnlockShard(t.tid)
 	if t.exited || len(s.faults) > 0 || !s.m.ResolvesUnchanged(t.cred, id, create) {
 		return 0, nil, false
 	}
-	t.shared.Lock()
-	defer t.shared.Unlock()
 	r, err, ok := call()
 	if _, wait := err.(*model.WaitError); wait || !ok {
 		return 0, nil, false

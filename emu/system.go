@@ -180,13 +180,16 @@ func (s *System) Model(fn func(*model.State)) {
 	fn(s.m)
 }
 
-// sysLock is System.mu: a reader/writer lock made of one RWMutex per CPU (at
-// most 8, rounded down to a power of two), each on cache lines of its own.
-// A reader takes one shard, chosen by its thread, so that lookups on
-// different CPUs do not write to the same cache line (a single RWMutex's
-// reader count would bounce between them); a writer takes every shard, in
-// order. It is a sync.Locker on its write
-// side, for System.cond.
+// sysLock is System.mu: a reader/writer lock made of shards, one mutex
+// each on cache lines of its own, twice as many as CPUs (at most 16,
+// rounded down to a power of two). A reader takes the shard of its thread
+// (LockShard), so that lookups on different CPUs do not write to the same
+// cache line, as a single RWMutex's reader count would; a writer takes
+// every shard, in order. A shard is a plain mutex: it also serialises the
+// calls of one thread (and of threads whose IDs share it), whose lookups
+// fill the caches of the thread's credentials. Thread IDs are handed out
+// in sequence, so threads made one after another take different shards. It
+// is a sync.Locker on its write side, for System.cond.
 //
 // While no writer holds it, the model is told it is shared
 // (model.State.SetShared): its lookups then take no references, which
@@ -206,19 +209,19 @@ type sysLock struct {
 }
 
 type lockShard struct {
-	sync.RWMutex
-	_ [128 - unsafe.Sizeof(sync.RWMutex{})%128]byte
+	sync.Mutex
+	_ [128 - unsafe.Sizeof(sync.Mutex{})%128]byte
 }
 
 func newSysLock(cpus int) sysLock {
 	n := 1
-	for n*2 <= min(cpus, 8) {
+	for n*2 <= min(2*cpus, 16) {
 		n *= 2
 	}
 	return sysLock{shards: make([]lockShard, n)}
 }
 
-// Lock takes every shard for writing.
+// Lock takes every shard.
 func (l *sysLock) Lock() {
 	for i := range l.shards {
 		l.shards[i].Lock()
@@ -235,9 +238,9 @@ func (l *sysLock) Unlock() {
 	}
 }
 
-// RLock takes the shard of a reader keyed by key (a thread ID) for reading;
-// the number of shards is a power of two.
-func (l *sysLock) RLock(key int) { l.shards[uint(key)&uint(len(l.shards)-1)].RLock() }
+// LockShard takes the shard of a reader keyed by key (a thread ID); the
+// number of shards is a power of two.
+func (l *sysLock) LockShard(key int) { l.shards[uint(key)&uint(len(l.shards)-1)].Lock() }
 
-// RUnlock releases what RLock(key) took.
-func (l *sysLock) RUnlock(key int) { l.shards[uint(key)&uint(len(l.shards)-1)].RUnlock() }
+// UnlockShard releases what LockShard(key) took.
+func (l *sysLock) UnlockShard(key int) { l.shards[uint(key)&uint(len(l.shards)-1)].Unlock() }
