@@ -1,6 +1,10 @@
 package model
 
-import "github.com/google/btree"
+import (
+	"strings"
+
+	"github.com/google/btree"
+)
 
 // smallLinks is the most entries a keyring keeps in a sorted slice; past
 // it the index is a btree.
@@ -26,18 +30,34 @@ func (x *linkIndex) Len() int {
 	return len(x.small)
 }
 
-// search returns where probe is or would be in the slice.
+// search returns where probe is or would be in the slice. Entries whose
+// packed prefixes differ are ordered by them; equal prefixes of equal
+// descriptions of at most 7 bytes hold every byte, so those are the same
+// description without comparing the strings.
 func (x *linkIndex) search(probe link) (int, bool) {
 	lo, hi := 0, len(x.small)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if linkLess(x.small[m], probe) {
+		e := &x.small[m]
+		switch {
+		case e.ix < probe.ix:
 			lo = m + 1
-		} else {
+		case e.ix > probe.ix:
 			hi = m
+		case len(e.desc) == len(probe.desc) && len(e.desc) <= 7:
+			return m, true
+		default:
+			switch c := strings.Compare(e.desc, probe.desc); {
+			case c < 0:
+				lo = m + 1
+			case c > 0:
+				hi = m
+			default:
+				return m, true
+			}
 		}
 	}
-	return lo, lo < len(x.small) && x.small[lo].ix == probe.ix && x.small[lo].desc == probe.desc
+	return lo, false
 }
 
 // Get returns the entry with probe's index key.

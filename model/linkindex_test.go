@@ -20,8 +20,12 @@ func TestLinkIndexMatchesSortedList(t *testing.T) {
 		entry := func(label string) link {
 			typ := rapid.SampledFrom(types).Draw(t, label+" type")
 			// Descriptions share long prefixes, so that comparisons go past
-			// the first 7 bytes.
+			// the first 7 bytes, or are short ones of a, b and NUL, so that
+			// equal packed prefixes come with different lengths.
 			desc := "description-" + strconv.Itoa(rapid.IntRange(0, 3*smallLinks).Draw(t, label+" n"))
+			if rapid.Bool().Draw(t, label+" short") {
+				desc = rapid.StringOfN(rapid.SampledFrom([]rune{'a', 'b', 0}), 0, 9, -1).Draw(t, label+" desc")
+			}
 			return mkLink(typ, desc, &Key{typ: typ, desc: desc})
 		}
 		find := func(p link) int {
