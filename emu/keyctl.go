@@ -135,7 +135,17 @@ func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool
 
 // strArg is the model's view of a wrapper's string argument: what ustr
 // makes of String(s), without the argument (the string ends at a NUL).
+// Short strings, as types and most descriptions are, are scanned inline:
+// strings.IndexByte's vector loop costs more to enter than they take.
 func strArg(s string) model.UStr {
+	if len(s) <= 16 {
+		for i := 0; i < len(s); i++ {
+			if s[i] == 0 {
+				return model.Str(s[:i])
+			}
+		}
+		return model.Str(s)
+	}
 	if i := strings.IndexByte(s, 0); i >= 0 {
 		s = s[:i]
 	}
