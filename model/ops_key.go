@@ -284,9 +284,10 @@ func (s *State) Describe(c *Cred, id int32, buf UBuf) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	defer s.put(ref.key)
+	// The reference goes as soon as the text is taken, without a defer.
 	var f describeText
 	f.fill(ref.key, c.NS)
+	s.put(ref.key)
 	n := f.len() + 1
 	if !buf.Null && buf.Len >= n {
 		if !buf.accessible(n) {
