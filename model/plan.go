@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -53,6 +54,7 @@ func (s *State) searchPlanned(ctx *searchCtx, root *Key) bool {
 	if e, ok := root.findLink(ctx.probe); ok && s.iterate(ctx, e, 0) == 1 {
 		return true
 	}
+	// The plan's first keyring is root.
 	rings := s.plan(ctx.cred, root, ctx.possessed)
 	for _, r := range rings[1:] {
 		if e, ok := r.ring.findLink(ctx.probe); ok && s.iterate(ctx, e, int(r.depth)) == 1 {
@@ -89,11 +91,15 @@ func (s *State) plan(c *Cred, root *Key, possessed bool) []planRing {
 	return p.rings
 }
 
+// typeNone is the type of no key: a search for it enters every keyring it
+// may and finds nothing, which is how the keyrings a search enters are
+// listed (walkPlan, reachPossessed). Its order sorts after every type's.
+var typeNone = &KeyType{Name: "", order: math.MaxUint8}
+
 // walkPlan appends to rings the keyrings descend() enters from root: it
-// runs descend() for an entry that no keyring holds (no description has a
-// NUL) and records each keyring entered.
+// runs descend() for a key of no type and records each keyring entered.
 func (s *State) walkPlan(c *Cred, root *Key, possessed bool, rings []planRing) []planRing {
-	ctx := searchCtx{cred: c, typ: TypeUser, desc: "\x00", flags: searchRecurse, possessed: possessed, err: EAGAIN}
+	ctx := searchCtx{cred: c, typ: typeNone, flags: searchRecurse, possessed: possessed, err: EAGAIN}
 	ctx.probe = mkLink(ctx.typ, ctx.desc, nil)
 	ctx.trace = func(ev SearchEvent) {
 		if ev.Keyring != nil && ev.Candidate == nil && ev.Skipped == "" {

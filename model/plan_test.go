@@ -10,7 +10,8 @@ import (
 // keyring's children in index order: not those the searcher may not search
 // (R4.3c), not revoked ones (R4.3d), none below depth 6 (R4.3c). It follows
 // changes of links between keyrings, and searches through it find what the
-// walk finds, with or without CheckCaches comparing the two.
+// walk finds, with or without CheckCaches comparing the two. Listing the
+// keyrings entered finds no key on the way, whatever the descriptions.
 func TestSearchPlan(t *testing.T) {
 	for _, check := range []bool{false, true} {
 		t.Run(fmt.Sprintf("CheckCaches=%v", check), func(t *testing.T) {
@@ -32,7 +33,10 @@ func TestSearchPlan(t *testing.T) {
 				return int32(id)
 			}
 			// @s -> a -> a1 .. a7 (a chain); @s -> locked (no search
-			// permission) -> hidden; @s -> revoked -> gone.
+			// permission) -> hidden; @s -> revoked -> gone. A description
+			// with a NUL, which no C string carries but the model's API
+			// can, is an entry like any other.
+			add("user", "\x00", specSession)
 			a := add("keyring", "a", specSession)
 			chain := []int32{a}
 			for i := 1; i <= 7; i++ {
@@ -61,6 +65,13 @@ func TestSearchPlan(t *testing.T) {
 			want := []string{session + "@0", "a@1", "a1@2", "a2@3", "a3@4", "a4@5", "a5@6"}
 			if got := plan(); !slices.Equal(got, want) {
 				t.Fatalf("plan = %v, want %v", got, want)
+			}
+
+			// Possessed through a1, so readable (R4.7): the list of
+			// keyrings possession looks in is made the same way.
+			inA1 := add("user", "in-a1", chain[1])
+			if _, err := s.Read(c, inA1, Buf(make([]byte, 8))); err != nil {
+				t.Fatalf("read of a key in a1 = %v", err)
 			}
 
 			search := func(desc string) error {

@@ -302,7 +302,8 @@ func (s *State) possessed(c *Cred, k *Key) bool {
 // authorisation key. Which keyrings the possession search enters does not
 // depend on what it seeks: only on keyrings' links, permissions and states
 // and on the creds, all of which end State.gen when they change. Each cred
-// keeps that list (Cred.reach, made by a search for nothing); the key is
+// keeps that list (Cred.reach, made by a search for a key of no type,
+// typeNone); the key is
 // possessed when one of the keyrings holds it and grants Search to the cred
 // of that phase of the search (keyring_search_iterator, R4.7c). A key of
 // type .request_key_auth is searched for instead: the requester phase
@@ -311,7 +312,7 @@ func (s *State) reachPossessed(c *Cred, k *Key) bool {
 	rc := &c.reach
 	if !rc.valid || rc.gen != s.gen {
 		rc.rings = rc.rings[:0]
-		ctx := searchCtx{cred: c, typ: TypeUser, desc: "\x00", flags: searchRecurse}
+		ctx := searchCtx{cred: c, typ: typeNone, flags: searchRecurse}
 		ctx.trace = func(ev SearchEvent) {
 			if ev.Keyring != nil && ev.Candidate == nil && ev.Skipped == "" {
 				rc.rings = append(rc.rings, reachRing{ring: ev.Keyring, cred: ctx.cred})
