@@ -303,11 +303,10 @@ func (s *State) possessed(c *Cred, k *Key) bool {
 // depend on what it seeks: only on keyrings' links, permissions and states
 // and on the creds, all of which end State.gen when they change. Each cred
 // keeps that list (Cred.reach, made by a search for a key of no type,
-// typeNone); the key is
-// possessed when one of the keyrings holds it and grants Search to the cred
-// of that phase of the search (keyring_search_iterator, R4.7c). A key of
-// type .request_key_auth is searched for instead: the requester phase
-// skips it (R4.2a).
+// typeNone); the key is possessed when one of the keyrings holds it and
+// grants Search to the cred of that phase of the search
+// (keyring_search_iterator, R4.7c). A key of type .request_key_auth is
+// searched for instead: the requester phase skips it (R4.2a).
 func (s *State) reachPossessed(c *Cred, k *Key) bool {
 	rc := &c.reach
 	if !rc.valid || rc.gen != s.gen {
