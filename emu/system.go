@@ -70,8 +70,8 @@ type Config struct {
 type System struct {
 	// mu guards m and every Process and Thread of the System. Methods
 	// whose names end in Locked expect it held for writing. Lookups that
-	// change nothing hold it for reading (Thread.callShared); see the
-	// locking section of the package documentation.
+	// change nothing hold only their thread's shard (Thread.runShared);
+	// see the locking section of the package documentation.
 	mu      sysLock
 	m       *model.State
 	nextPID int

@@ -31,9 +31,9 @@ func (x *linkIndex) Len() int {
 }
 
 // search returns where probe is or would be in the slice. Entries whose
-// packed prefixes differ are ordered by them; equal prefixes of equal
-// descriptions of at most 7 bytes hold every byte, so those are the same
-// description without comparing the strings.
+// packed prefixes differ are ordered by them; equal prefixes of
+// descriptions of equal length, at most 7 bytes, hold every byte, so those
+// are the same description without comparing the strings.
 func (x *linkIndex) search(probe link) (int, bool) {
 	lo, hi := 0, len(x.small)
 	for lo < hi {

@@ -7,8 +7,8 @@ import (
 )
 
 // A recursive search with permission checks (request_key(2), KEYCTL_SEARCH,
-// the possession of a key) enters the same keyrings in the same order
-// whatever it seeks: which keyrings descend() enters depends only on their
+// the possession of a keyring or an authorisation key) enters the same
+// keyrings in the same order whatever it seeks: which keyrings descend() enters depends only on their
 // links to keyrings, their states and permissions, the depth limit and the
 // searcher's credentials, never on the type or description sought. Each
 // keyring it enters it asks once for the sought index entry, and the first
@@ -18,7 +18,11 @@ import (
 // and kept with the cred as a search plan: the keyrings entered, in order,
 // with their depths. A search then asks each keyring of the plan for its
 // entry in turn, as descend() would have, without walking the keyrings'
-// child lists or repeating their permission checks.
+// child lists or repeating their permission checks. The first search from
+// a root under a State.gen walks as descend() does, stopping where it
+// finds, and only the second makes the plan: a workload that changes
+// links between keyrings before every search never pays for a whole walk
+// where descend() would have stopped early.
 
 // planRing is one keyring a search enters, at its depth below the root.
 type planRing struct {
@@ -27,11 +31,13 @@ type planRing struct {
 }
 
 // searchPlan is the walk of a recursive search from root, with possession
-// possessed, by the cred that keeps it.
+// possessed, by the cred that keeps it. A plan that is not valid but seen
+// has been asked for once under the cache's State.gen, and not made.
 type searchPlan struct {
 	root      *Key
 	possessed bool
 	valid     bool
+	seen      bool
 	rings     []planRing
 }
 
@@ -55,7 +61,10 @@ func (s *State) searchPlanned(ctx *searchCtx, root *Key) bool {
 		return true
 	}
 	// The plan's first keyring is root.
-	rings := s.plan(ctx.cred, root, ctx.possessed)
+	rings, ok := s.plan(ctx.cred, root, ctx.possessed)
+	if !ok {
+		return s.descendChildren(ctx, root, 0)
+	}
 	for _, r := range rings[1:] {
 		if e, ok := r.ring.findLink(ctx.probe); ok && s.iterate(ctx, e, int(r.depth)) == 1 {
 			return true
@@ -65,30 +74,42 @@ func (s *State) searchPlanned(ctx *searchCtx, root *Key) bool {
 }
 
 // plan returns the keyrings that descend() enters from root for cred c with
-// possession possessed, in order.
-func (s *State) plan(c *Cred, root *Key, possessed bool) []planRing {
+// possession possessed, in order, or false when this is the first time
+// they are asked for under State.gen (the caller walks).
+func (s *State) plan(c *Cred, root *Key, possessed bool) ([]planRing, bool) {
 	pc := &c.plans
 	if pc.gen != s.gen {
 		pc.gen = s.gen
 		for i := range pc.plans {
-			pc.plans[i].valid = false
+			p := &pc.plans[i]
+			// The keyrings go, so that the plan does not keep destroyed
+			// ones in memory.
+			clear(p.rings)
+			p.root, p.valid, p.seen, p.rings = nil, false, false, p.rings[:0]
 		}
 	}
 	for i := range pc.plans {
-		if p := &pc.plans[i]; p.valid && p.root == root && p.possessed == possessed {
-			if s.cfg.CheckCaches {
-				if fresh := s.walkPlan(c, root, possessed, nil); !slices.Equal(fresh, p.rings) {
-					panic(fmt.Sprintf("model: stale search plan of keyring %d", root.serial))
-				}
-			}
-			return p.rings
+		p := &pc.plans[i]
+		if p.root != root || p.possessed != possessed || !(p.valid || p.seen) {
+			continue
 		}
+		if !p.valid {
+			p.valid = true
+			p.rings = s.walkPlan(c, root, possessed, p.rings[:0])
+			return p.rings, true
+		}
+		if s.cfg.CheckCaches {
+			if fresh := s.walkPlan(c, root, possessed, nil); !slices.Equal(fresh, p.rings) {
+				panic(fmt.Sprintf("model: stale search plan of keyring %d", root.serial))
+			}
+		}
+		return p.rings, true
 	}
 	p := &pc.plans[pc.next]
 	pc.next = (pc.next + 1) % uint8(len(pc.plans))
-	p.root, p.possessed, p.valid = root, possessed, true
-	p.rings = s.walkPlan(c, root, possessed, p.rings[:0])
-	return p.rings
+	clear(p.rings)
+	p.root, p.possessed, p.valid, p.seen, p.rings = root, possessed, false, true, p.rings[:0]
+	return nil, false
 }
 
 // typeNone is the type of no key: a search for it enters every keyring it

@@ -119,6 +119,12 @@ func (s *State) descend(ctx *searchCtx, ring *Key, depth int) bool {
 			return true
 		}
 	}
+	return s.descendChildren(ctx, ring, depth)
+}
+
+// descendChildren is the rest of descend() once ring's own entry has been
+// asked: its child keyrings, each searched in turn.
+func (s *State) descendChildren(ctx *searchCtx, ring *Key, depth int) bool {
 	if ctx.flags&searchRecurse == 0 {
 		return false
 	}
