@@ -23,8 +23,8 @@ func (s *State) dead(k *Key, now int64) bool {
 }
 
 // Collect runs the garbage collector as the kernel would have by now: every
-// keyring drops its links to dead keys (R8.2), and keys left without
-// references are destroyed. Keys whose last reference went away were
+// keyring that is neither invalidated nor revoked drops its links to dead
+// keys (R8.2), and keys left without references are destroyed. Keys whose last reference went away were
 // destroyed already (R8.3).
 func (s *State) Collect() {
 	defer s.changed()
@@ -46,7 +46,10 @@ func (s *State) Collect() {
 	slices.SortFunc(rings, bySerial)
 	s.gcAt = next
 	for _, ring := range rings {
-		if !ring.alive() || ring.ring.links.Len() == 0 {
+		// keyring_gc() leaves invalidated and revoked keyrings alone: an
+		// invalidated keyring keeps its links, dead keys included, until
+		// it is destroyed (a revoked one was cleared when revoked).
+		if !ring.alive() || ring.ring.links.Len() == 0 || ring.has(flagInvalidated|flagRevoked) {
 			continue
 		}
 		var doomed []link
