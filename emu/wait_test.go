@@ -66,24 +66,37 @@ func TestWaitersShareConstruction(t *testing.T) {
 	assert.Equal(t, 1, calls, "one construction")
 }
 
-// R1.17, R5.4a: request_key(2) with neither callout nor destination runs
-// on the shared read path, but one that finds a key under construction
-// waits for it like any other, and gets the constructed key.
-func TestRequestKeyWithoutCalloutWaits(t *testing.T) {
-	release := make(chan struct{})
+// heldConstruction returns a system whose request-key handler sends the
+// key's serial to serials (when not nil), waits for release to close, then
+// assumes the authority and instantiates the key with payload; and a
+// thread of a process of UID 1000 in a new anonymous session keyring.
+func heldConstruction(t *testing.T, release <-chan struct{}, payload string, serials chan<- int) (*System, *Thread) {
+	t.Helper()
 	sys := New(Config{RequestKey: func(req *KeyRequest) error {
+		if serials != nil {
+			serials <- req.Key
+		}
 		<-release
 		if _, err := req.Thread.KeyctlInt(KEYCTL_ASSUME_AUTHORITY, req.Key, 0, 0, 0); err != nil {
 			return err
 		}
-		_, err := req.Thread.Syscall(SYS_KEYCTL, Int(KEYCTL_INSTANTIATE), Int(req.Key), Buffer([]byte("v")), Int(1), Int(0))
+		_, err := req.Thread.Syscall(SYS_KEYCTL, Int(KEYCTL_INSTANTIATE), Int(req.Key), Buffer([]byte(payload)), Int(len(payload)), Int(0))
 		return err
 	}})
 	main := sys.NewProcess(Creds{UID: 1000, GID: 1000}).Main()
 	_, err := main.KeyctlInt(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
 	require.NoError(t, err)
+	return sys, main
+}
+
+// R1.17, R5.4a: request_key(2) with neither callout nor destination runs
+// on the shared read path, but one that finds a key under construction
+// waits for it like any other, and gets the constructed key.
+func TestRequestKeyWithoutCalloutWaits(t *testing.T) {
+	release := make(chan struct{})
+	sys, main := heldConstruction(t, release, "v", nil)
 	requester, looker := main.Clone(), main.Clone()
-	_, err = looker.Syscall(SYS_REQUEST_KEY, String("user"), String("built"), Null(), Int(0))
+	_, err := looker.Syscall(SYS_REQUEST_KEY, String("user"), String("built"), Null(), Int(0))
 	require.ErrorIs(t, err, ENOKEY, "request_key without a callout before the construction")
 
 	type result struct {
@@ -113,18 +126,7 @@ func TestRequestKeyWithoutCalloutWaits(t *testing.T) {
 // path does, and reads the payload it was given.
 func TestWrapperReadWaitsForConstruction(t *testing.T) {
 	release, serial := make(chan struct{}), make(chan int, 1)
-	sys := New(Config{RequestKey: func(req *KeyRequest) error {
-		serial <- req.Key
-		<-release
-		if _, err := req.Thread.KeyctlInt(KEYCTL_ASSUME_AUTHORITY, req.Key, 0, 0, 0); err != nil {
-			return err
-		}
-		_, err := req.Thread.Syscall(SYS_KEYCTL, Int(KEYCTL_INSTANTIATE), Int(req.Key), Buffer([]byte("payload")), Int(7), Int(0))
-		return err
-	}})
-	main := sys.NewProcess(Creds{UID: 1000, GID: 1000}).Main()
-	_, err := main.KeyctlInt(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
-	require.NoError(t, err)
+	sys, main := heldConstruction(t, release, "payload", serial)
 	requester, reader := main.Clone(), main.Clone()
 	reqDone := make(chan error, 1)
 	go func() {
