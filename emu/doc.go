@@ -21,7 +21,7 @@
 //
 // # Locking
 //
-// System.mu, a reader/writer lock made of shards (a mutex each, two per CPU
+// System.mu, a reader/writer lock made of shards (a mutex each, one per CPU
 // up to 16: a reader takes its thread's shard, a writer all of them), guards
 // the model and every process and thread. Every call that may change
 // anything holds it for writing. Lookups that only read hold their thread's

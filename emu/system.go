@@ -181,15 +181,17 @@ func (s *System) Model(fn func(*model.State)) {
 }
 
 // sysLock is System.mu: a reader/writer lock made of shards, one mutex
-// each on cache lines of its own, twice as many as CPUs (at most 16,
-// rounded down to a power of two). A reader takes the shard of its thread
+// each on cache lines of its own, one per CPU (at most 16, rounded down to
+// a power of two). A reader takes the shard of its thread
 // (LockShard), so that lookups on different CPUs do not write to the same
 // cache line, as a single RWMutex's reader count would; a writer takes
 // every shard, in order. A shard is a plain mutex: it also serialises the
 // calls of one thread (and of threads whose IDs share it), whose lookups
 // fill the caches of the thread's credentials. Thread IDs are handed out
-// in sequence, so threads made one after another take different shards. It
-// is a sync.Locker on its write side, for System.cond.
+// in sequence, so threads made one after another take different shards.
+// A write costs a lock and an unlock of every shard, so there are no more
+// shards than CPUs to run readers at once. It is a sync.Locker on its write
+// side, for System.cond.
 //
 // While no writer holds it, the model is told it is shared
 // (model.State.SetShared): its lookups then take no references, which
@@ -215,7 +217,7 @@ type lockShard struct {
 
 func newSysLock(cpus int) sysLock {
 	n := 1
-	for n*2 <= min(2*cpus, 16) {
+	for n*2 <= min(cpus, 16) {
 		n *= 2
 	}
 	return sysLock{shards: make([]lockShard, n)}
