@@ -94,3 +94,57 @@ func TestAddKeyEntryPaths(t *testing.T) {
 		})
 	}
 }
+
+// A key's payload is its own copy: changing the caller's buffer after
+// add_key or KEYCTL_UPDATE changes nothing, whether the update reuses the
+// key's buffer (a payload of about the same size) or not.
+func TestPayloadIsTheKeysOwn(t *testing.T) {
+	s := model.New(model.Config{Seed: 5})
+	u := s.NewCred(1000, 1000, nil, s.InitNS())
+	_, err := s.JoinSessionKeyring(u, model.NullStr)
+	require.NoError(t, err)
+	read := func(id int) string {
+		t.Helper()
+		buf := make([]byte, 256)
+		n, err := s.Read(u, int32(id), model.Buf(buf))
+		require.NoError(t, err)
+		return string(buf[:n])
+	}
+	in := []byte("first")
+	id, err := s.AddKey(u, model.Str("user"), model.Str("p"), model.Buf(in), -3)
+	require.NoError(t, err)
+	in[0] = 'X'
+	require.Equal(t, "first", read(id))
+	for _, p := range []string{"secnd", "3rd", strings.Repeat("long", 25), "z", "last!"} {
+		in := []byte(p)
+		again, err := s.AddKey(u, model.Str("user"), model.Str("p"), model.Buf(in), -3)
+		require.NoError(t, err)
+		require.Equal(t, id, again)
+		in[0] = 'X'
+		require.Equal(t, p, read(id), "after add_key")
+		in = []byte(p + "!")
+		_, err = s.Update(u, int32(id), model.Buf(in))
+		require.NoError(t, err)
+		in[0] = 'X'
+		require.Equal(t, p+"!", read(id), "after KEYCTL_UPDATE")
+		require.NoError(t, s.CheckInvariants())
+	}
+}
+
+// Updating a small payload with one of about the same size allocates
+// nothing.
+func TestAddKeyAllocations(t *testing.T) {
+	s := model.New(model.Config{Seed: 5, MaxKeys: 2000, MaxBytes: 100000})
+	u := s.NewCred(1000, 1000, nil, s.InitNS())
+	_, err := s.JoinSessionKeyring(u, model.NullStr)
+	require.NoError(t, err)
+	in := model.Buf([]byte("token-1"))
+	_, err = s.AddKey(u, model.Str("user"), model.Str("p"), in, -3)
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := s.AddKey(u, model.Str("user"), model.Str("p"), in, -3); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Zero(t, allocs, "update")
+}

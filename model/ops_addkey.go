@@ -24,7 +24,9 @@ func (s *State) AddKey(c *Cred, typeArg, descArg UStr, payload UBuf, ringid int3
 			return -1, EPERM
 		}
 	}
-	data, err := payload.copyIn(payload.Len)
+	// The payload is read here, as copy_from_user() does; what the key
+	// keeps of it is copied when it is stored.
+	data, err := payload.view(payload.Len)
 	if err != nil {
 		return -1, err
 	}
@@ -136,7 +138,7 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 		s.put(k)
 		return nil, err
 	}
-	s.instantiate(k, data, c.NS)
+	s.instantiate(k, storedPayload(nil, data), c.NS)
 	if ring.has(flagKeep) {
 		k.flags |= flagKeep
 	}
@@ -150,9 +152,26 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 	return k, nil
 }
 
+// storedPayload returns a key's copy of data (the caller's memory, from
+// UBuf.view): the buffer of old, the key's previous payload, when data fits
+// it without leaving much of it unused (a key's payload is its own: nothing
+// else holds it), else a new one.
+func storedPayload(old, data []byte) []byte {
+	if len(data) == 0 {
+		return nil
+	}
+	if len(data) <= cap(old) && cap(old) <= 2*len(data)+16 {
+		old = old[:len(data)]
+		copy(old, data)
+		return old
+	}
+	return append([]byte(nil), data...)
+}
+
 // updateKey is __key_update()/key_update(): Write on the key, the type's
 // update (payload quota, R7.4), the expiry cleared (R1.14), and a negative
-// key becomes positive (R5.2 step 12).
+// key becomes positive (R5.2 step 12). data is the caller's memory
+// (UBuf.view); the key keeps a copy.
 func (s *State) updateKey(c *Cred, ref keyRef, data []byte) error {
 	k := ref.key
 	if k.has(flagUserConstruct) {
@@ -164,7 +183,7 @@ func (s *State) updateKey(c *Cred, ref keyRef, data []byte) error {
 	if err := s.payloadReserve(k, len(data)); err != nil {
 		return err
 	}
-	k.payload = data
+	k.payload = storedPayload(k.payload, data)
 	k.expiry = 0
 	if k.state == stateNegative {
 		k.state = statePositive

@@ -27,7 +27,7 @@ func (s *State) Update(c *Cred, id int32, payload UBuf) (int, error) {
 	if payload.Len < 0 || payload.Len > pageSize {
 		return -1, EINVAL
 	}
-	data, err := payload.copyIn(payload.Len)
+	data, err := payload.view(payload.Len)
 	if err != nil {
 		return -1, err
 	}

@@ -46,6 +46,18 @@ func (b UBuf) copyIn(n int) ([]byte, error) {
 	return data, nil
 }
 
+// view returns the first n bytes of b as copyIn would read them (EFAULT if
+// they cannot be), without copying: the caller copies what it keeps.
+func (b UBuf) view(n int) ([]byte, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	if !b.accessible(n) {
+		return nil, EFAULT
+	}
+	return b.B[:n], nil
+}
+
 // copyOut writes data to b (copy_to_user): EFAULT if it cannot be written.
 func (b UBuf) copyOut(data []byte) error {
 	if !b.accessible(len(data)) {
