@@ -131,8 +131,9 @@ func TestPayloadIsTheKeysOwn(t *testing.T) {
 	}
 }
 
-// Updating a small payload with one of about the same size allocates
-// nothing.
+// add_key of a new key with a small payload allocates the key and its
+// payload at once, and updating a small payload with one of about the same
+// size allocates nothing.
 func TestAddKeyAllocations(t *testing.T) {
 	s := model.New(model.Config{Seed: 5, MaxKeys: 2000, MaxBytes: 100000})
 	u := s.NewCred(1000, 1000, nil, s.InitNS())
@@ -147,4 +148,20 @@ func TestAddKeyAllocations(t *testing.T) {
 		}
 	})
 	require.Zero(t, allocs, "update")
+
+	ring, err := s.AddKey(u, model.Str("keyring"), model.Str("r"), model.NullBuf(0), -3)
+	require.NoError(t, err)
+	descs := make([]string, 1001)
+	for i := range descs {
+		descs[i] = fmt.Sprintf("n%d", i)
+	}
+	i := 0
+	allocs = testing.AllocsPerRun(1000, func() {
+		if _, err := s.AddKey(u, model.Str("user"), model.Str(descs[i]), in, int32(ring)); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	})
+	// The keyring's index allocates now and then as it grows.
+	require.Less(t, allocs, 1.1, "new keys")
 }

@@ -82,15 +82,20 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 	// lookup and an insertion); it points to nk, which becomes the key. In
 	// a smaller one a lookup costs less than putting back an entry that
 	// exists (an update).
-	nk := s.spare
+	nk, buf := s.spare, s.spareBuf
 	if nk == nil {
-		nk = new(Key)
+		if typ != TypeKeyring && len(data) <= smallPayload {
+			m := new(smallKeyMem)
+			nk, buf = &m.key, m.buf[:0]
+		} else {
+			nk = new(Key)
+		}
 	}
-	s.spare = nil
+	s.spare, s.spareBuf = nil, nil
 	made := false // nk became the key; otherwise it waits for the next call
 	defer func() {
 		if !made {
-			s.spare = nk
+			s.spare, s.spareBuf = nk, buf
 		}
 	}()
 	var old *Key
@@ -138,7 +143,7 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 		s.put(k)
 		return nil, err
 	}
-	s.instantiate(k, storedPayload(nil, data), c.NS)
+	s.instantiate(k, storedPayload(buf, data), c.NS)
 	if ring.has(flagKeep) {
 		k.flags |= flagKeep
 	}

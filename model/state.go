@@ -99,8 +99,10 @@ type State struct {
 	// shared is SetShared's setting.
 	shared bool
 	// spare is a zeroed Key that createOrUpdate put into a keyring's index
-	// ahead of the key and then did not need (linkBeginInsert).
-	spare *Key
+	// ahead of the key and then did not need (linkBeginInsert), and
+	// spareBuf the payload buffer allocated with it (smallKeyMem), if any.
+	spare    *Key
+	spareBuf []byte
 	// trace receives explanation steps while set (SetTrace).
 	trace func(Step)
 	// gcAt is the earliest time at which Collect has timed work to do;
@@ -272,6 +274,18 @@ func (s *State) keyAlloc(typ *KeyType, desc string, uid UID, gid GID, perm Perm,
 	}
 	return s.keyAllocInto(new(Key), typ, desc, uid, gid, perm, flags)
 }
+
+// smallKeyMem is a Key and the buffer of its payload in one allocation,
+// for payloads of at most smallPayload bytes (createOrUpdate). It costs
+// what a Key and a separate small payload cost (a 128-byte Key and a
+// 16-byte block, or one object of the 144-byte size class), in one
+// allocation instead of two.
+type smallKeyMem struct {
+	key Key
+	buf [smallPayload]byte
+}
+
+const smallPayload = 16
 
 // keyringMem is a keyring's Key and its ringData in one allocation.
 type keyringMem struct {
