@@ -33,7 +33,14 @@ type keyRef struct {
 // construction wait, the validity check and the permission check. On
 // success the caller holds a reference on ref.key and must put it.
 func (s *State) lookupUserKey(c *Cred, id int32, flags lookupFlags, need Need) (keyRef, error) {
-	ref, err := s.resolveID(c, id, flags)
+	// resolveID, inlined by hand (it is too large for the compiler).
+	var ref keyRef
+	var err error
+	if s.trace == nil {
+		ref, err = s.resolveIDQuiet(c, id, flags)
+	} else {
+		ref, err = s.resolveIDTraced(c, id, flags)
+	}
 	if err != nil {
 		return keyRef{}, err
 	}
@@ -79,6 +86,11 @@ func (s *State) resolveID(c *Cred, id int32, flags lookupFlags) (keyRef, error) 
 	if s.trace == nil {
 		return s.resolveIDQuiet(c, id, flags)
 	}
+	return s.resolveIDTraced(c, id, flags)
+}
+
+// resolveIDTraced is resolveID with its steps reported to the trace.
+func (s *State) resolveIDTraced(c *Cred, id int32, flags lookupFlags) (keyRef, error) {
 	before := s.serials.n
 	saved := s.trace
 	s.trace = nil

@@ -398,14 +398,22 @@ func (s *State) get(k *Key) *Key {
 // Divergence: the kernel destroys the key from a work item moments later,
 // so it may linger in /proc/keys for a while (R8.3, R8.4). While the State
 // is shared, put does nothing, as get did.
+//
+// put itself is small enough to be inlined; release does the rest.
 func (s *State) put(k *Key) {
 	if k == nil || s.shared {
 		return
 	}
 	k.usage--
-	if n := k.usage; n > 0 {
-		return
-	} else if n < 0 {
+	if k.usage <= 0 {
+		s.release(k)
+	}
+}
+
+// release destroys k, whose usage put brought to zero, and the keys whose
+// last reference it held.
+func (s *State) release(k *Key) {
+	if k.usage < 0 {
 		panic("model: put of a dead key")
 	}
 	work := []*Key{k}
