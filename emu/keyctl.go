@@ -90,16 +90,28 @@ func (t *Thread) keyctlJoinSessionKeyring(name string) (int, error) {
 
 func (t *Thread) keyctlSearch(ringid int, keyType, description string, destRingid int) (int, error) {
 	if t.trace == nil && int32(destRingid) == 0 {
-		id := int32(ringid)
-		if r, err, ok := t.runShared(id, false, false, func() (int, error, bool) {
-			r, err := t.proc.sys.m.Search(t.cred, id, strArg(keyType), strArg(description), 0)
-			return r, err, true
-		}); ok {
+		if r, err, ok := t.keyctlSearchShared(int32(ringid), keyType, description); ok {
 			return r, err
 		}
 		return t.callExclusive(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_SEARCH), Int(ringid), String(keyType), String(description), Int(destRingid)})
 	}
 	return t.call(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_SEARCH), Int(ringid), String(keyType), String(description), Int(destRingid)})
+}
+
+// keyctlSearchShared runs KEYCTL_SEARCH without a destination on the shared
+// read path. It reports false where runShared does.
+func (t *Thread) keyctlSearchShared(id int32, keyType, description string) (int, error, bool) {
+	s := t.proc.sys
+	s.mu.LockShard(t.tid)
+	defer s.mu.UnlockShard(t.tid)
+	if !t.mayShare(id, false) {
+		return 0, nil, false
+	}
+	r, err := s.m.Search(t.cred, id, strArg(keyType), strArg(description), 0)
+	if err != nil {
+		return sharedError(err)
+	}
+	return r, nil, true
 }
 
 func (t *Thread) keyctlRestrictKeyring(ringid int, keyType, restriction string) error {
@@ -117,20 +129,26 @@ func (t *Thread) keyctlRestrictKeyring(ringid int, keyType, restriction string) 
 // would give the model (KEYCTL_DESCRIBE takes the length as an unsigned
 // int). It reports false where runShared does.
 func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool) {
-	return t.runShared(id, false, false, func() (int, error, bool) {
-		m, c := t.proc.sys.m, t.cred
-		var r int
-		var err error
-		switch cmd {
-		case KEYCTL_READ:
-			r, err = m.Read(c, id, bufUBuf(buf, len(buf)))
-		case KEYCTL_DESCRIBE:
-			r, err = m.Describe(c, id, bufUBuf(buf, int(uint32(len(buf)))))
-		case KEYCTL_GET_SECURITY:
-			r, err = m.GetSecurity(c, id, bufUBuf(buf, len(buf)))
-		}
-		return r, err, true
-	})
+	s := t.proc.sys
+	s.mu.LockShard(t.tid)
+	defer s.mu.UnlockShard(t.tid)
+	if !t.mayShare(id, false) {
+		return 0, nil, false
+	}
+	var r int
+	var err error
+	switch cmd {
+	case KEYCTL_READ:
+		r, err = s.m.Read(t.cred, id, bufUBuf(buf, len(buf)))
+	case KEYCTL_DESCRIBE:
+		r, err = s.m.Describe(t.cred, id, bufUBuf(buf, int(uint32(len(buf)))))
+	case KEYCTL_GET_SECURITY:
+		r, err = s.m.GetSecurity(t.cred, id, bufUBuf(buf, len(buf)))
+	}
+	if err != nil {
+		return sharedError(err)
+	}
+	return r, nil, true
 }
 
 // strArg is the model's view of a wrapper's string argument: what ustr

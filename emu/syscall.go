@@ -215,21 +215,25 @@ func (t *Thread) requestKeyShared(a *[5]Arg) (int, error, bool) {
 // configured (they count calls), t has exited, the key is under
 // construction and the call must wait, or call itself says so. With keep,
 // the answer is kept as t's KEYCTL_GET_KEYRING_ID answer for id.
+//
+// keyctlBufferShared and keyctlSearchShared do what runShared does without
+// a function value: take the shard, ask mayShare, call the model and give
+// an error to sharedError.
 func (t *Thread) runShared(id int32, create, keep bool, call func() (int, error, bool)) (int, error, bool) {
 	s := t.proc.sys
 	s.mu.LockShard(t.tid)
 	defer s.mu.UnlockShard(t.tid)
-	if t.exited || len(s.faults) > 0 || !s.m.ResolvesUnchanged(t.cred, id, create) {
+	if !t.mayShare(id, create) {
 		return 0, nil, false
 	}
 	r, err, ok := call()
-	if _, wait := err.(*model.WaitError); wait || !ok {
+	if !ok {
 		return 0, nil, false
 	}
 	if err != nil {
-		r, err = -1, toSysErr(err)
+		r, err, ok = sharedError(err)
 	}
-	if keep && id < 0 && id >= -int32(len(t.keyringIDs)) {
+	if ok && keep && id < 0 && id >= -int32(len(t.keyringIDs)) {
 		e := &keyringIDAnswer{writes: s.mu.writes.Load(), r: r, err: err}
 		if s.cfg.CheckCaches {
 			if old := t.keyringIDs[-id-1].Load(); old != nil && old.writes == e.writes && (old.r != r || old.err != err) {
@@ -238,7 +242,24 @@ func (t *Thread) runShared(id int32, create, keep bool, call func() (int, error,
 		}
 		t.keyringIDs[-id-1].Store(e)
 	}
-	return r, err, true
+	return r, err, ok
+}
+
+// mayShare reports whether a lookup of id by t may run on the shared path,
+// t's shard held (runShared).
+func (t *Thread) mayShare(id int32, create bool) bool {
+	s := t.proc.sys
+	return !t.exited && len(s.faults) == 0 && s.m.ResolvesUnchanged(t.cred, id, create)
+}
+
+// sharedError is the system call's answer to a model call on the shared
+// path that failed with err: false when the key is under construction and
+// the call must wait (on the exclusive path).
+func sharedError(err error) (int, error, bool) {
+	if _, wait := err.(*model.WaitError); wait {
+		return 0, nil, false
+	}
+	return -1, toSysErr(err), true
 }
 
 // keptKeyringID returns the thread's kept answer of KEYCTL_GET_KEYRING_ID
