@@ -60,12 +60,14 @@ BENCHPROCS ?= 6
 BENCHCOUNT ?= 1
 BENCHTIME  ?= 500ms
 bench:
-	@bin=$$(mktemp -d)/emu.test && $(GO) test -c -o $$bin ./emu && : > emu/perf/bench.txt && \
-	for i in $$(seq $(BENCHPROCS)); do \
-		(cd emu && $$bin -test.run '^$$' -test.bench '^Benchmark(Ops|SearchSize|AddKeyAtSize|Keyring1M|Parallel)$$' \
+	@set -e; dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; trap 'exit 1' INT TERM; \
+	$(GO) test -c -o "$$dir/emu.test" ./emu; \
+	: > emu/perf/bench.txt; \
+	i=0; while [ $$i -lt $(BENCHPROCS) ]; do i=$$((i + 1)); \
+		(cd emu && "$$dir/emu.test" -test.run '^$$' -test.bench '^Benchmark(Ops|SearchSize|AddKeyAtSize|Keyring1M|Parallel)$$' \
 			-test.benchmem -test.count $(BENCHCOUNT) -test.benchtime $(BENCHTIME) -test.timeout 60m) >> emu/perf/bench.txt \
-			|| { cat emu/perf/bench.txt; rm -r $$(dirname $$bin); exit 1; }; \
-	done; rm -r $$(dirname $$bin)
+			|| { cat emu/perf/bench.txt; exit 1; }; \
+	done
 	$(GO) run ./emu/internal/perfreport -in emu/perf/bench.txt -out emu/perf
 	@cat emu/perf/report.md
 
