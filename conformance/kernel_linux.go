@@ -535,11 +535,15 @@ func (w *kernelWorld) Advance(d time.Duration) error {
 	return nil
 }
 
-// Settle waits until the world's quota records stop changing: the kernel's
-// garbage collector is a work item with no completion signal, so this is
-// the observable proxy (R8.1, R8.4). Root's record is shared with the rest
-// of the machine and is not watched.
+// Settle makes the kernel's garbage collector run a pass (pokeCollector),
+// then waits until the world's quota records stop changing: the collector
+// is a work item with no completion signal, so this is the observable
+// proxy (R8.1, R8.4). Root's record is shared with the rest of the machine
+// and is not watched.
 func (w *kernelWorld) Settle() error {
+	if err := pokeCollector(); err != nil {
+		return err
+	}
 	read := func() string {
 		b, _ := os.ReadFile("/proc/key-users")
 		var mine []string
@@ -566,6 +570,42 @@ func (w *kernelWorld) Settle() error {
 		}
 	}
 	return nil
+}
+
+// pokeSeq numbers the collector's pokes, for unique descriptions.
+var pokeSeq atomic.Uint64
+
+// pokeCollector makes the kernel's garbage collector run a pass now and
+// waits until that pass is done: it invalidates a key of its own (in root's
+// user keyring), which schedules a pass at once (key_schedule_gc_links),
+// and waits until /proc/keys no longer lists the key. The pass that
+// unlinks it also unlinks every link that is due by then (it gc's every
+// keyring with the current gc_delay), and the key goes with the keys that
+// pass left unreferenced. A pass reaps only what is due, as the timer's
+// would; waiting for the timer instead left an expired key linked, now and
+// then, while the machine was busy.
+func pokeCollector() error {
+	desc := fmt.Sprintf("keyemu-settle-%d-%d", os.Getpid(), pokeSeq.Add(1))
+	id, err := unix.AddKey("user", desc, []byte("x"), unix.KEY_SPEC_USER_KEYRING)
+	if err != nil {
+		return fmt.Errorf("settle: add_key: %v", err)
+	}
+	if _, err := unix.KeyctlInt(unix.KEYCTL_INVALIDATE, id, 0, 0, 0); err != nil {
+		return fmt.Errorf("settle: KEYCTL_INVALIDATE: %v", err)
+	}
+	line := fmt.Sprintf("%08x ", id)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b, err := os.ReadFile("/proc/keys")
+		if err != nil {
+			return fmt.Errorf("settle: %v", err)
+		}
+		if !strings.HasPrefix(string(b), line) && !strings.Contains(string(b), "\n"+line) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("settle: the collector did not destroy key %d (%s) in 10 s", id, desc)
+		}
+	}
 }
 
 func (w *kernelWorld) Close() error {
