@@ -23,27 +23,28 @@
 //
 // System.mu, a reader/writer lock made of shards (a mutex each, one per CPU
 // up to 16: a reader takes its thread's shard, a writer all of them), guards
-// the model and every process and thread. Every call that may change
-// anything holds it for writing. Lookups that only read hold their thread's
-// shard, so lookups from threads on different shards run in parallel (thread
-// IDs are handed out in sequence, and a thread's shard is its ID modulo
-// their number): KEYCTL_DESCRIBE, KEYCTL_READ, KEYCTL_GET_SECURITY,
-// KEYCTL_GET_KEYRING_ID and KEYCTL_SEARCH without a destination keyring,
-// when resolving the ID creates and installs nothing
-// (model.State.ResolvesUnchanged), and request_key(2) with neither callout
-// nor destination. What they change is the thread's own, the lookup caches
-// of its credentials, which the shard guards (it serialises the thread's
-// calls), and keyrings' lists of child keyrings, which any reader may make
-// and publishes atomically (a list is kept while the model's generation
-// holds). They take no key references: while no writer holds System.mu no
-// key can lose its last one, and sysLock tells the model so
+// the model and every process and thread. Every call that may change anything
+// holds it for writing. Lookups that only read hold their thread's shard, so
+// lookups from threads on different shards run in parallel (thread IDs are
+// handed out in sequence, and a thread's shard is its ID modulo their
+// number): KEYCTL_DESCRIBE, KEYCTL_READ, KEYCTL_GET_SECURITY,
+// KEYCTL_GET_KEYRING_ID and KEYCTL_SEARCH without a destination keyring, when
+// resolving the ID creates and installs nothing
+// (model.State.ResolvesUnchanged), and request_key(2) without a destination
+// keyring that finds its key or has no callout (one that must make a key goes
+// on to the exclusive path). What they change is the thread's own, the lookup
+// caches of its credentials, which the shard guards (it serialises the
+// thread's calls), and keyrings' lists of child keyrings, which any reader
+// may make and publishes atomically (a list is kept while the model's
+// generation holds). They take no key references: while no writer holds
+// System.mu no key can lose its last one, and sysLock tells the model so
 // (model.State.SetShared), so a key's count is a plain integer only writers
 // change. Lookups that would create or install a keyring take the exclusive
 // path, as do calls while faults are injected (they are counted), calls of a
 // thread that has assumed an authority (its searches use the requester's
 // credentials, shared by every thread that assumed it) and calls that meet a
-// key under construction (they wait on System.cond, whose lock is
-// System.mu's write side).
+// key under construction (they wait on System.cond, whose lock is System.mu's
+// write side).
 //
 // Every writer counts itself as it lets go of System.mu (sysLock.writes),
 // so a count read with no writer inside names one state of everything the

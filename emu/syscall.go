@@ -166,11 +166,12 @@ func (t *Thread) runExclusive(nr, op int, call func() (int, error)) (int, error)
 // sharedCall reports whether a call may only read the model, so that it may
 // run on the shared read path: KEYCTL_DESCRIBE, READ, GET_SECURITY and
 // GET_KEYRING_ID, KEYCTL_SEARCH with no destination, and request_key(2)
-// with neither callout nor destination. Whether resolving its ID changes
-// nothing is settled under the lock (callShared, requestKeyShared).
+// with no destination. Whether resolving its ID changes nothing, and
+// whether a request_key with a callout finds its key instead of making
+// one, is settled under the lock (callShared, requestKeyShared).
 func sharedCall(nr int, a *[5]Arg) bool {
 	if nr == SYS_REQUEST_KEY {
-		return a[2].IsNull() && serialArg(&a[3]) == 0
+		return serialArg(&a[3]) == 0
 	}
 	if nr != SYS_KEYCTL || a[1].kind != argInt {
 		return false
@@ -196,8 +197,9 @@ func (t *Thread) callShared(a *[5]Arg) (int, error, bool) {
 	})
 }
 
-// requestKeyShared is callShared for request_key(2) with neither callout
-// nor destination: a search that creates, links and waits for nothing.
+// requestKeyShared is callShared for request_key(2) with no destination: a
+// search that creates, links and waits for nothing. A call with a callout
+// that finds nothing is declined: it makes a key, on the exclusive path.
 func (t *Thread) requestKeyShared(a *[5]Arg) (int, error, bool) {
 	return t.runShared(0, false, false, func() (int, error, bool) {
 		return t.proc.sys.m.RequestKeyShared(t.cred, ustr(&a[0]), ustr(&a[1]), ustr(&a[2]), serialArg(&a[3]))

@@ -73,19 +73,26 @@ type Construction struct {
 // carries a reference the caller releases with PutKey once it has waited
 // for construction (KeyResult).
 func (s *State) RequestKey(c *Cred, typeArg, descArg, calloutArg UStr, dest int32) (*Key, *Construction, error) {
+	k, cons, err, _ := s.requestKey(c, typeArg, descArg, calloutArg, dest, false)
+	return k, cons, err
+}
+
+// requestKey is RequestKey; with searchOnly it reports false, having
+// changed nothing, where the call would construct a key.
+func (s *State) requestKey(c *Cred, typeArg, descArg, calloutArg UStr, dest int32, searchOnly bool) (*Key, *Construction, error, bool) {
 	typeName, err := typeFromUser(typeArg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, err, true
 	}
 	desc, err := strndupUser(descArg, maxDescSize)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, err, true
 	}
 	var callout *string
 	if !calloutArg.Null {
 		co, err := strndupUser(calloutArg, pageSize)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, err, true
 		}
 		callout = &co
 	}
@@ -93,18 +100,18 @@ func (s *State) RequestKey(c *Cred, typeArg, descArg, calloutArg UStr, dest int3
 	if dest != 0 {
 		ref, err := s.lookupUserKey(c, dest, lookupCreate, NeedWrite)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, err, true
 		}
 		defer s.put(ref.key)
 		destKey = ref.key
 	}
 	typ, ok := LookupType(typeName)
 	if !ok {
-		return nil, nil, ENOKEY
+		return nil, nil, ENOKEY, true
 	}
 	if typ.matchPreparse != nil {
 		if err := typ.matchPreparse(desc); err != nil {
-			return nil, nil, err
+			return nil, nil, err, true
 		}
 	}
 	ctx := searchCtx{cred: c, typ: typ, desc: desc, flags: searchStateCheck | searchSkipExpired | searchRecurse}
@@ -113,37 +120,44 @@ func (s *State) RequestKey(c *Cred, typeArg, descArg, calloutArg UStr, dest int3
 	case err == nil:
 		if destKey != nil {
 			if err := s.permission(c, k, true, NeedLink); err != nil {
-				return nil, nil, err
+				return nil, nil, err, true
 			}
 			if err := s.keyLink(destKey, k); err != nil {
-				return nil, nil, err
+				return nil, nil, err, true
 			}
 		}
-		return s.get(k), nil, nil
+		return s.get(k), nil, nil, true
 	case !isErrno(err, EAGAIN):
-		return nil, nil, err
+		return nil, nil, err, true
 	case callout == nil:
-		return nil, nil, ENOKEY
+		return nil, nil, ENOKEY, true
 	case typ == TypeKeyring:
-		return nil, nil, EPERM
+		return nil, nil, EPERM, true
+	case searchOnly:
+		return nil, nil, nil, false
 	}
 	cons, err := s.construct(c, typ, desc, *callout, destKey)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, err, true
 	}
-	return s.get(cons.Key), cons, nil
+	return s.get(cons.Key), cons, nil, true
 }
 
-// RequestKeyShared is RequestKey for a call that can change nothing: no
-// callout (a miss is ENOKEY, R5.4a) and no destination, by a cred that has
-// assumed no authority (ResolvesUnchanged). It reports false when the call
-// is not such a one. The key found may still be under construction
-// (KeyResult's WaitError).
+// RequestKeyShared is RequestKey for a call that changes nothing: no
+// destination, by a cred that has assumed no authority (ResolvesUnchanged),
+// and either no callout (a miss is ENOKEY, R5.4a) or a search that finds
+// the key or fails with an error of its own (request_key_and_link consults
+// userspace only when nothing was found). It reports false, having changed
+// nothing, when the call is not such a one. The key found may still be
+// under construction (KeyResult's WaitError).
 func (s *State) RequestKeyShared(c *Cred, typeArg, descArg, calloutArg UStr, dest int32) (int, error, bool) {
-	if !calloutArg.Null || dest != 0 || c.auth != nil {
+	if dest != 0 || c.auth != nil {
 		return 0, nil, false
 	}
-	k, _, err := s.RequestKey(c, typeArg, descArg, calloutArg, dest)
+	k, _, err, ok := s.requestKey(c, typeArg, descArg, calloutArg, dest, true)
+	if !ok {
+		return 0, nil, false
+	}
 	if err != nil {
 		return -1, err, true
 	}

@@ -252,7 +252,7 @@ func (r *report) markdown() string {
 		}
 	}
 	w("\nSystem.mu is a reader/writer lock made of shards, a mutex each, one per CPU up to 16 (a reader takes its thread's, a writer all of them). Lookups that change nothing (DESCRIBE, READ, GET_SECURITY, GET_KEYRING_ID, SEARCH without a destination, ")
-	w("when resolving the ID creates and installs nothing, and request_key without callout or destination) hold only their thread's shard: they take no key references and the possession caches are per thread. ")
+	w("when resolving the ID creates and installs nothing, and request_key without a destination that finds its key or has no callout) hold only their thread's shard: they take no key references and the possession caches are per thread. ")
 	w("Every other call holds it for writing. The design and the lock order are in the emu package documentation.\n")
 	w("\n![ns/op per operation](ops.png)\n\n![search time against keyring size](search-size.png)\n")
 	return b.String()
