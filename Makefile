@@ -55,7 +55,8 @@ fuzz:
 # test binary, BENCHCOUNT times in each of BENCHPROCS processes, and writes
 # emu/perf/report.md and its charts from the medians
 # (emu/internal/perfreport). Runs are spread over processes because a
-# process's memory layout can double some figures for all of its runs.
+# figure keeps one level for all of a process's runs and can differ by half
+# between processes.
 BENCHPROCS ?= 6
 BENCHCOUNT ?= 1
 BENCHTIME  ?= 500ms
@@ -67,7 +68,8 @@ bench:
 		(cd emu && "$$dir/emu.test" -test.run '^$$' -test.bench '^Benchmark(Ops|SearchSize|AddKeyAtSize|Keyring1M|Parallel)$$' \
 			-test.benchmem -test.count $(BENCHCOUNT) -test.benchtime $(BENCHTIME) -test.timeout 60m) >> emu/perf/bench.txt \
 			|| { cat emu/perf/bench.txt; exit 1; }; \
-	done
+	done; \
+	echo "date: $$(date -u '+%Y-%m-%d %H:%M UTC')" >> emu/perf/bench.txt
 	$(GO) run ./emu/internal/perfreport -in emu/perf/bench.txt -out emu/perf
 	@cat emu/perf/report.md
 

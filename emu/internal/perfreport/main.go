@@ -137,8 +137,14 @@ func environment(res *results) []string {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		kernel = "Linux " + strings.TrimSpace(string(b))
 	}
+	// make bench writes the time the runs ended as a "date:" line;
+	// without one, the report is dated now.
+	date := res.header["date"]
+	if date == "" {
+		date = time.Now().UTC().Format("2006-01-02 15:04 MST")
+	}
 	return []string{
-		"date: " + time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		"date: " + date,
 		fmt.Sprintf("CPU: %s, %d logical CPUs", cpu, runtime.NumCPU()),
 		"kernel: " + kernel,
 		"Go: " + runtime.Version() + " " + res.header["goos"] + "/" + res.header["goarch"],
@@ -190,7 +196,7 @@ func (r *report) markdown() string {
 		w("- %s\n", e)
 	}
 	w("\nBoth columns come from the same test processes and the same keyring shapes (emu/bench_test.go). ")
-	w("Each process runs every benchmark on both sides in turn; where a process's memory lies, and what else the machine runs meanwhile, can move some figures by half for all of one process's runs, hence several processes. ")
+	w("Each process runs every benchmark on both sides in turn; a figure keeps one level for all of a process's runs and can differ by half between processes, on both sides, hence several processes. ")
 	w("The kernel is called through golang.org/x/sys/unix from a goroutine locked to its thread, in a fresh anonymous session keyring; its allocs/op are x/sys's string conversions.\n\n")
 
 	w("## Operations\n\n")
