@@ -93,7 +93,7 @@ func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
 func (t *Thread) call(nr int, a *[5]Arg) (int, error) {
 	if t.trace == nil && sharedCall(nr, a) {
 		if nr == SYS_REQUEST_KEY {
-			if r, err, ok := t.requestKeyShared(a); ok {
+			if r, err, ok := t.callRequestKeyShared(a); ok {
 				return r, err
 			}
 			return t.callExclusive(nr, a)
@@ -168,7 +168,7 @@ func (t *Thread) runExclusive(nr, op int, call func() (int, error)) (int, error)
 // GET_KEYRING_ID, KEYCTL_SEARCH with no destination, and request_key(2)
 // with no destination. Whether resolving its ID changes nothing, and
 // whether a request_key with a callout finds its key instead of making
-// one, is settled under the lock (callShared, requestKeyShared).
+// one, is settled under the lock (callShared, callRequestKeyShared).
 func sharedCall(nr int, a *[5]Arg) bool {
 	if nr == SYS_REQUEST_KEY {
 		return serialArg(&a[3]) == 0
@@ -197,10 +197,11 @@ func (t *Thread) callShared(a *[5]Arg) (int, error, bool) {
 	})
 }
 
-// requestKeyShared is callShared for request_key(2) with no destination: a
-// search that creates, links and waits for nothing. A call with a callout
-// that finds nothing is declined: it makes a key, on the exclusive path.
-func (t *Thread) requestKeyShared(a *[5]Arg) (int, error, bool) {
+// callRequestKeyShared is callShared for request_key(2) with no
+// destination: a search that creates, links and waits for nothing. A call
+// with a callout that finds nothing is declined: it makes a key, on the
+// exclusive path.
+func (t *Thread) callRequestKeyShared(a *[5]Arg) (int, error, bool) {
 	return t.runShared(0, false, false, func() (int, error, bool) {
 		return t.proc.sys.m.RequestKeyShared(t.cred, ustr(&a[0]), ustr(&a[1]), ustr(&a[2]), serialArg(&a[3]))
 	})
@@ -218,9 +219,9 @@ func (t *Thread) requestKeyShared(a *[5]Arg) (int, error, bool) {
 // construction and the call must wait, or call itself says so. With keep,
 // the answer is kept as t's KEYCTL_GET_KEYRING_ID answer for id.
 //
-// keyctlBufferShared and keyctlSearchShared do what runShared does without
-// a function value: take the shard, ask mayShare, call the model and give
-// an error to sharedError.
+// keyctlBufferShared, keyctlSearchShared and requestKeyShared do what
+// runShared does without a function value: take the shard, ask mayShare,
+// call the model and give an error to sharedError.
 func (t *Thread) runShared(id int32, create, keep bool, call func() (int, error, bool)) (int, error, bool) {
 	s := t.proc.sys
 	s.mu.LockShard(t.tid)

@@ -121,6 +121,39 @@ func TestRequestKeyWithoutCalloutWaits(t *testing.T) {
 	assert.Equal(t, rr.r, lr.r, "both find the constructed key")
 }
 
+// R1.17, R5.4a: request_key(2) through the x/sys wrapper with a callout but
+// no destination tries the shared read path first; one that finds a key
+// under construction waits for it there like any other, gets the
+// constructed key and makes no second one.
+func TestWrapperRequestKeyWithCalloutWaits(t *testing.T) {
+	release := make(chan struct{})
+	sys, main := heldConstruction(t, release, "v", nil)
+	requester, waiter := main.Clone(), main.Clone()
+	type result struct {
+		r   int
+		err error
+	}
+	reqDone, waitDone := make(chan result, 1), make(chan result, 1)
+	go func() {
+		r, err := requester.RequestKey("user", "built", "info", KEY_SPEC_SESSION_KEYRING)
+		reqDone <- result{r, err}
+	}()
+	waitForWaiters(t, sys, 1)
+	go func() {
+		r, err := waiter.RequestKey("user", "built", "info", 0)
+		waitDone <- result{r, err}
+	}()
+	waitForWaiters(t, sys, 2)
+	close(release)
+	rr, wr := <-reqDone, <-waitDone
+	require.NoError(t, rr.err, "the request that made the key")
+	require.NoError(t, wr.err, "the request that waited")
+	assert.Equal(t, rr.r, wr.r, "both get the constructed key")
+	found, err := waiter.RequestKey("user", "built", "", 0)
+	require.NoError(t, err, "a later hit")
+	assert.Equal(t, rr.r, found)
+}
+
 // R1.17: KEYCTL_READ through the x/sys wrapper, which tries the shared read
 // path first, of a key under construction waits for it like the exclusive
 // path does, and reads the payload it was given.
