@@ -34,7 +34,7 @@ func (t *Thread) addKey(keyType, description string, payload []byte, ringid int)
 
 func (t *Thread) requestKey(keyType, description, callback string, destRingid int) (int, error) {
 	if t.trace == nil && int32(destRingid) == 0 {
-		if r, err, ok := t.requestKeyShared(keyType, description, callback); ok {
+		if r, err, ok := t.requestKeyShared(strArg(keyType), strArg(description), strArg(callback), 0); ok {
 			return r, err
 		}
 		// Declined (it makes a key, or must wait): not tried twice.
@@ -43,17 +43,18 @@ func (t *Thread) requestKey(keyType, description, callback string, destRingid in
 	return t.call(SYS_REQUEST_KEY, &[5]Arg{String(keyType), String(description), String(callback), Int(destRingid)})
 }
 
-// requestKeyShared runs request_key(2) with no destination on the shared
-// read path, as callRequestKeyShared does for the raw call. It reports
-// false where runShared does, and where the call would make a key.
-func (t *Thread) requestKeyShared(keyType, description, callback string) (int, error, bool) {
+// requestKeyShared runs request_key(2) with no destination (dest 0) on the
+// shared read path: a search that creates, links and waits for nothing. It
+// reports false where runShared does, and where the call would make a key
+// (a callout and nothing found), which goes to the exclusive path.
+func (t *Thread) requestKeyShared(keyType, description, callout model.UStr, dest int32) (int, error, bool) {
 	s := t.proc.sys
 	s.mu.LockShard(t.tid)
 	defer s.mu.UnlockShard(t.tid)
 	if !t.mayShare(0, false) {
 		return 0, nil, false
 	}
-	r, err, ok := s.m.RequestKeyShared(t.cred, strArg(keyType), strArg(description), strArg(callback), 0)
+	r, err, ok := s.m.RequestKeyShared(t.cred, keyType, description, callout, dest)
 	if !ok {
 		return 0, nil, false
 	}

@@ -93,7 +93,7 @@ func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
 func (t *Thread) call(nr int, a *[5]Arg) (int, error) {
 	if t.trace == nil && sharedCall(nr, a) {
 		if nr == SYS_REQUEST_KEY {
-			if r, err, ok := t.callRequestKeyShared(a); ok {
+			if r, err, ok := t.requestKeyShared(ustr(&a[0]), ustr(&a[1]), ustr(&a[2]), serialArg(&a[3])); ok {
 				return r, err
 			}
 			return t.callExclusive(nr, a)
@@ -168,7 +168,7 @@ func (t *Thread) runExclusive(nr, op int, call func() (int, error)) (int, error)
 // GET_KEYRING_ID, KEYCTL_SEARCH with no destination, and request_key(2)
 // with no destination. Whether resolving its ID changes nothing, and
 // whether a request_key with a callout finds its key instead of making
-// one, is settled under the lock (callShared, callRequestKeyShared).
+// one, is settled under the lock (callShared, requestKeyShared).
 func sharedCall(nr int, a *[5]Arg) bool {
 	if nr == SYS_REQUEST_KEY {
 		return serialArg(&a[3]) == 0
@@ -194,16 +194,6 @@ func (t *Thread) callShared(a *[5]Arg) (int, error, bool) {
 	return t.runShared(id, create, keep, func() (int, error, bool) {
 		r, err := t.keyctlLocked(op, a)
 		return r, err, true
-	})
-}
-
-// callRequestKeyShared is callShared for request_key(2) with no
-// destination: a search that creates, links and waits for nothing. A call
-// with a callout that finds nothing is declined: it makes a key, on the
-// exclusive path.
-func (t *Thread) callRequestKeyShared(a *[5]Arg) (int, error, bool) {
-	return t.runShared(0, false, false, func() (int, error, bool) {
-		return t.proc.sys.m.RequestKeyShared(t.cred, ustr(&a[0]), ustr(&a[1]), ustr(&a[2]), serialArg(&a[3]))
 	})
 }
 
