@@ -44,26 +44,36 @@ func TestWaitersShareConstruction(t *testing.T) {
 	require.NoError(t, err)
 	requester, adder := main.Clone(), main.Clone()
 
-	type result struct {
-		r   int
-		err error
-	}
-	reqDone, addDone := make(chan result, 1), make(chan result, 1)
-	go func() {
-		r, err := requester.RequestKey("user", "shared", "info", KEY_SPEC_SESSION_KEYRING)
-		reqDone <- result{r, err}
-	}()
+	reqDone := inBackground(func() (int, error) {
+		return requester.RequestKey("user", "shared", "info", KEY_SPEC_SESSION_KEYRING)
+	})
 	waitForWaiters(t, sys, 1) // the requester waits for its helper
-	go func() {
-		r, err := adder.AddKey("user", "shared", []byte("v"), KEY_SPEC_SESSION_KEYRING)
-		addDone <- result{r, err}
-	}()
+	addDone := inBackground(func() (int, error) {
+		return adder.AddKey("user", "shared", []byte("v"), KEY_SPEC_SESSION_KEYRING)
+	})
 	waitForWaiters(t, sys, 2) // and the adder for the key under construction
 	close(release)
 	rr, ar := <-reqDone, <-addDone
 	assert.ErrorIs(t, rr.err, ENOKEY, "request_key of a key its helper negated")
 	assert.ErrorIs(t, ar.err, ENOKEY, "add_key of a key negated while it waited")
 	assert.Equal(t, 1, calls, "one construction")
+}
+
+// callResult is what a call made by inBackground returned.
+type callResult struct {
+	r   int
+	err error
+}
+
+// inBackground makes call on a goroutine of its own; its result arrives on
+// the channel.
+func inBackground(call func() (int, error)) <-chan callResult {
+	done := make(chan callResult, 1)
+	go func() {
+		r, err := call()
+		done <- callResult{r, err}
+	}()
+	return done
 }
 
 // heldConstruction returns a system whose request-key handler sends the
@@ -99,20 +109,13 @@ func TestRequestKeyWithoutCalloutWaits(t *testing.T) {
 	_, err := looker.Syscall(SYS_REQUEST_KEY, String("user"), String("built"), Null(), Int(0))
 	require.ErrorIs(t, err, ENOKEY, "request_key without a callout before the construction")
 
-	type result struct {
-		r   int
-		err error
-	}
-	reqDone, lookDone := make(chan result, 1), make(chan result, 1)
-	go func() {
-		r, err := requester.RequestKey("user", "built", "info", KEY_SPEC_SESSION_KEYRING)
-		reqDone <- result{r, err}
-	}()
+	reqDone := inBackground(func() (int, error) {
+		return requester.RequestKey("user", "built", "info", KEY_SPEC_SESSION_KEYRING)
+	})
 	waitForWaiters(t, sys, 1)
-	go func() {
-		r, err := looker.Syscall(SYS_REQUEST_KEY, String("user"), String("built"), Null(), Int(0))
-		lookDone <- result{r, err}
-	}()
+	lookDone := inBackground(func() (int, error) {
+		return looker.Syscall(SYS_REQUEST_KEY, String("user"), String("built"), Null(), Int(0))
+	})
 	waitForWaiters(t, sys, 2)
 	close(release)
 	rr, lr := <-reqDone, <-lookDone
@@ -129,20 +132,13 @@ func TestWrapperRequestKeyWithCalloutWaits(t *testing.T) {
 	release := make(chan struct{})
 	sys, main := heldConstruction(t, release, "v", nil)
 	requester, waiter := main.Clone(), main.Clone()
-	type result struct {
-		r   int
-		err error
-	}
-	reqDone, waitDone := make(chan result, 1), make(chan result, 1)
-	go func() {
-		r, err := requester.RequestKey("user", "built", "info", KEY_SPEC_SESSION_KEYRING)
-		reqDone <- result{r, err}
-	}()
+	reqDone := inBackground(func() (int, error) {
+		return requester.RequestKey("user", "built", "info", KEY_SPEC_SESSION_KEYRING)
+	})
 	waitForWaiters(t, sys, 1)
-	go func() {
-		r, err := waiter.RequestKey("user", "built", "info", 0)
-		waitDone <- result{r, err}
-	}()
+	waitDone := inBackground(func() (int, error) {
+		return waiter.RequestKey("user", "built", "info", 0)
+	})
 	waitForWaiters(t, sys, 2)
 	close(release)
 	rr, wr := <-reqDone, <-waitDone
