@@ -168,8 +168,8 @@ func (d *diffRun) run(rt *rapid.T, line string) string {
 	if !s.verb.world {
 		d.last = s.as
 	}
-	// The emulator destroys a key the moment its last reference goes; the
-	// kernel drops references held by keyrings and credentials after an
+	// The emulator destroys a key as the call that dropped its last
+	// reference returns; the kernel drops references held by keyrings and credentials after an
 	// RCU grace period and destroys keys from a work item (R8.3, R8.4).
 	// Until then the key still answers by serial and its quota is still
 	// charged, so wait for the reference to let the keys go, and settle

@@ -9,6 +9,8 @@ import (
 
 // CheckInvariants verifies the State's internal consistency and returns the
 // first violation found:
+//   - no key waits for a writer's turn to end to be destroyed (SetShared),
+//     so check between turns;
 //   - every key in the serial index is alive and indexed under its serial;
 //   - every keyring entry is indexed by its key's type and description and
 //     points to a live key;
@@ -23,6 +25,9 @@ import (
 //     charge modulo 2^16 (R7.4);
 //   - no keyring is reachable from itself.
 func (s *State) CheckInvariants() error {
+	if len(s.dying) > 0 {
+		return fmt.Errorf("%d keys wait for the writer's turn to end to be destroyed", len(s.dying))
+	}
 	if err := s.serials.check(); err != nil {
 		return err
 	}

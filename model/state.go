@@ -98,6 +98,11 @@ type State struct {
 	freelist *btree.FreeListG[link]
 	// shared is SetShared's setting.
 	shared bool
+	// held is set while a writer holds a State that is otherwise shared
+	// (SetShared(false)), and dying holds the keys whose last reference
+	// went meanwhile: hidden already, destroyed when the writer lets go.
+	held  bool
+	dying []*Key
 	// spare is a zeroed Key that createOrUpdate put into a keyring's index
 	// ahead of the key and then did not need (linkBeginInsert), and
 	// spareBuf the payload buffer allocated with it (smallKeyMem), if any.
@@ -380,7 +385,22 @@ func (s *State) payloadReserve(k *Key, datalen int) error {
 // lookups take and drop no references on keys, since no key can lose its
 // last one until a writer holds the State again. Call it only with every
 // caller excluded. A new State is not shared.
-func (s *State) SetShared(on bool) { s.shared = on }
+//
+// The calls between SetShared(false) and SetShared(true) are one writer's
+// turn, such as one system call. A key whose last reference goes during
+// the turn is hidden at once (ENOKEY by serial and by name) but destroyed,
+// with the links it holds, only when the turn ends, as the kernel's
+// collector destroys it after the call that dropped the reference (R8.3):
+// the rest of the call still finds the keys it links.
+func (s *State) SetShared(on bool) {
+	if on {
+		s.held = false
+		s.reapDying()
+	} else {
+		s.held = true
+	}
+	s.shared = on
+}
 
 // get takes a reference on k (none while the State is shared).
 func (s *State) get(k *Key) *Key {
@@ -391,13 +411,14 @@ func (s *State) get(k *Key) *Key {
 }
 
 // put drops a reference on k (key_put). When the last one goes, the key's
-// quota is refunded and it is destroyed at once, as the collector would do
-// within moments (R7.5, R8.3): it leaves the serial index, a keyring drops
-// its links, an authorisation key releases what it pins.
+// quota is refunded and it is destroyed, as the collector would do within
+// moments (R7.5, R8.3): it leaves the serial index, a keyring drops its
+// links, an authorisation key releases what it pins. Within a writer's turn
+// (SetShared) the key is only hidden, and destroyed when the turn ends.
 //
-// Divergence: the kernel destroys the key from a work item moments later,
-// so it may linger in /proc/keys for a while (R8.3, R8.4). While the State
-// is shared, put does nothing, as get did.
+// Divergence: the kernel destroys the key from a work item moments after
+// the call, so it may linger in /proc/keys for a while (R8.3, R8.4). While
+// the State is shared, put does nothing, as get did.
 //
 // put itself is small enough to be inlined; release does the rest.
 func (s *State) put(k *Key) {
@@ -410,12 +431,40 @@ func (s *State) put(k *Key) {
 	}
 }
 
-// release destroys k, whose usage put brought to zero, and the keys whose
-// last reference it held.
+// release hides k, whose usage put brought to zero, and destroys it with
+// the keys whose last reference it held, or leaves that to the end of the
+// writer's turn.
 func (s *State) release(k *Key) {
 	if k.usage < 0 {
 		panic("model: put of a dead key")
 	}
+	// key_lookup() skips a key whose usage is zero (refcount_inc_not_zero),
+	// and so does a search by name (alive).
+	s.unindexKey(k)
+	if s.held {
+		s.dying = append(s.dying, k)
+		return
+	}
+	s.destroyAll(k)
+}
+
+// reapDying destroys the keys that lost their last reference during the
+// writer's turn now ending.
+func (s *State) reapDying() {
+	for len(s.dying) > 0 {
+		k := s.dying[len(s.dying)-1]
+		s.dying[len(s.dying)-1] = nil
+		s.dying = s.dying[:len(s.dying)-1]
+		if k.usage != 0 {
+			panic("model: a dying key was referenced again")
+		}
+		s.destroyAll(k)
+	}
+}
+
+// destroyAll destroys k, which is hidden, and then each key whose last
+// reference it held, at once.
+func (s *State) destroyAll(k *Key) {
 	work := []*Key{k}
 	for len(work) > 0 {
 		k := work[len(work)-1]
@@ -423,14 +472,15 @@ func (s *State) release(k *Key) {
 		s.destroy(k, func(child *Key) {
 			child.usage--
 			if child.usage == 0 {
+				s.unindexKey(child)
 				work = append(work, child)
 			}
 		})
 	}
 }
 
-// destroy frees a key whose usage reached zero; release drops one of the
-// references the key held.
+// destroy frees a hidden key whose usage reached zero; release drops one of
+// the references the key held.
 func (s *State) destroy(k *Key, release func(*Key)) {
 	if k.has(flagInQuota) {
 		k.user.qnkeys--
@@ -440,7 +490,6 @@ func (s *State) destroy(k *Key, release func(*Key)) {
 	if k.state != stateUninstantiated {
 		k.user.nikeys--
 	}
-	s.unindexKey(k)
 	if k.ring != nil {
 		if k.ring.ns != nil {
 			k.ring.ns.unpublish(k)
