@@ -460,6 +460,10 @@ func (s *State) reapDying() {
 		}
 		s.destroyAll(k)
 	}
+	if cap(s.dying) > 1024 {
+		// A turn that cleared a large keyring does not keep its list.
+		s.dying = nil
+	}
 }
 
 // destroyAll destroys k, which is hidden, and then each key whose last
