@@ -24,8 +24,8 @@ func (s *State) dead(k *Key, now int64) bool {
 
 // Collect runs the garbage collector as the kernel would have by now: every
 // keyring that is neither invalidated nor revoked drops its links to dead
-// keys (R8.2), and keys left without references are destroyed. Keys whose last reference went away were
-// destroyed already (R8.3).
+// keys (R8.2), and keys left without references are destroyed, at once or
+// when the writer's turn ends (SetShared, R8.3).
 func (s *State) Collect() {
 	defer s.changed()
 	now := s.sec()

@@ -216,9 +216,10 @@ func (s *State) indexKey(k *Key) {
 
 // unindexKey removes k from the serial index. Cached answers hold
 // keyrings and authorisation keys (what searches enter, what creds pin),
-// so only their end ends State.gen: another key is destroyed when nothing
-// links it any more, and that last unlink already ended its own cached
-// possession (linkChanged); it cannot be looked up again.
+// so only their end ends State.gen: another key loses its last reference
+// either by its last unlink, which already ended its own cached possession
+// (linkChanged), or when a dying keyring that linked it is destroyed, and
+// then the serial cache finds it no longer alive (lookedUpLately).
 func (s *State) unindexKey(k *Key) {
 	if k.isKeyring() || k.typ == TypeAuth {
 		s.changed()
@@ -386,17 +387,19 @@ func (s *State) payloadReserve(k *Key, datalen int) error {
 // last one until a writer holds the State again. Call it only with every
 // caller excluded. A new State is not shared.
 //
-// The calls between SetShared(false) and SetShared(true) are one writer's
-// turn, such as one system call. A key whose last reference goes during
-// the turn is hidden at once (ENOKEY by serial and by name) but destroyed,
-// with the links it holds, only when the turn ends, as the kernel's
-// collector destroys it after the call that dropped the reference (R8.3):
-// the rest of the call still finds the keys it links.
+// Once the State has been shared, the calls between SetShared(false) and
+// SetShared(true) are one writer's turn, such as one system call. A key
+// whose last reference goes during the turn is hidden at once (ENOKEY by
+// serial and by name) and its quota refunded, but it is destroyed, with
+// the links it holds, only when the turn ends, as the kernel's collector
+// destroys it after the call that dropped the reference (R7.5, R8.3): the
+// rest of the call still finds the keys it links. A State never shared
+// destroys such keys at once.
 func (s *State) SetShared(on bool) {
 	if on {
 		s.held = false
 		s.reapDying()
-	} else {
+	} else if s.shared {
 		s.held = true
 	}
 	s.shared = on
@@ -410,11 +413,12 @@ func (s *State) get(k *Key) *Key {
 	return k
 }
 
-// put drops a reference on k (key_put). When the last one goes, the key's
-// quota is refunded and it is destroyed, as the collector would do within
-// moments (R7.5, R8.3): it leaves the serial index, a keyring drops its
-// links, an authorisation key releases what it pins. Within a writer's turn
-// (SetShared) the key is only hidden, and destroyed when the turn ends.
+// put drops a reference on k (key_put). When the last one goes, the key
+// leaves the serial index and its quota is refunded (R7.5); it is then
+// destroyed, as the collector would do within moments (R8.3): a keyring
+// drops its links, an authorisation key releases what it pins, the user's
+// key count drops. Within a writer's turn (SetShared) that waits until the
+// turn ends.
 //
 // Divergence: the kernel destroys the key from a work item moments after
 // the call, so it may linger in /proc/keys for a while (R8.3, R8.4). While
@@ -438,9 +442,7 @@ func (s *State) release(k *Key) {
 	if k.usage < 0 {
 		panic("model: put of a dead key")
 	}
-	// key_lookup() skips a key whose usage is zero (refcount_inc_not_zero),
-	// and so does a search by name (alive).
-	s.unindexKey(k)
+	s.lastPut(k)
 	if s.held {
 		s.dying = append(s.dying, k)
 		return
@@ -466,6 +468,17 @@ func (s *State) reapDying() {
 	}
 }
 
+// lastPut does at once what key_put() does when a key's usage reaches zero:
+// key_lookup() skips the key from then on (refcount_inc_not_zero), and so
+// does a search by name (alive), and its quota is refunded (R7.5).
+func (s *State) lastPut(k *Key) {
+	s.unindexKey(k)
+	if k.has(flagInQuota) {
+		k.user.qnkeys--
+		k.user.qnbytes -= int(k.quotalen)
+	}
+}
+
 // destroyAll destroys k, which is hidden, and then each key whose last
 // reference it held, at once.
 func (s *State) destroyAll(k *Key) {
@@ -476,20 +489,16 @@ func (s *State) destroyAll(k *Key) {
 		s.destroy(k, func(child *Key) {
 			child.usage--
 			if child.usage == 0 {
-				s.unindexKey(child)
+				s.lastPut(child)
 				work = append(work, child)
 			}
 		})
 	}
 }
 
-// destroy frees a hidden key whose usage reached zero; release drops one of
-// the references the key held.
+// destroy frees a key whose usage reached zero, once lastPut has hidden it;
+// release drops one of the references the key held.
 func (s *State) destroy(k *Key, release func(*Key)) {
-	if k.has(flagInQuota) {
-		k.user.qnkeys--
-		k.user.qnbytes -= int(k.quotalen)
-	}
 	k.user.nkeys--
 	if k.state != stateUninstantiated {
 		k.user.nikeys--
