@@ -98,10 +98,11 @@ type State struct {
 	freelist *btree.FreeListG[link]
 	// shared is SetShared's setting.
 	shared bool
-	// held is set while a writer holds a State that is otherwise shared
-	// (SetShared(false)), and dying holds the keys whose last reference
-	// went meanwhile: hidden already, destroyed when the writer lets go.
-	held  bool
+	// turns is set once the State has been shared: from then on it is
+	// only changed in writers' turns (SetShared), and dying holds the keys
+	// whose last reference went in the current turn: hidden already,
+	// destroyed when the writer lets go.
+	turns bool
 	dying []*Key
 	// spare is a zeroed Key that createOrUpdate put into a keyring's index
 	// ahead of the key and then did not need (linkBeginInsert), and
@@ -397,10 +398,10 @@ func (s *State) payloadReserve(k *Key, datalen int) error {
 // destroys such keys at once.
 func (s *State) SetShared(on bool) {
 	if on {
-		s.held = false
-		s.reapDying()
-	} else if s.shared {
-		s.held = true
+		s.turns = true
+		if len(s.dying) > 0 {
+			s.reapDying()
+		}
 	}
 	s.shared = on
 }
@@ -443,7 +444,7 @@ func (s *State) release(k *Key) {
 		panic("model: put of a dead key")
 	}
 	s.lastPut(k)
-	if s.held {
+	if s.turns {
 		s.dying = append(s.dying, k)
 		return
 	}
