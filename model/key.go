@@ -47,6 +47,7 @@ type Key struct {
 	perm      Perm
 	flags     keyFlags
 	state     keyState
+	mem       keyMem // how its memory was allocated (keymem.go)
 	rejectErr Errno
 	nparents  uint16
 	// usage is the reference count. Only writers change it: lookups take

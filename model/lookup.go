@@ -59,7 +59,7 @@ func (s *State) checkLookedUp(c *Cred, ref keyRef, flags lookupFlags, need Need)
 			// wait_for_key_construction(): the model never blocks; the
 			// caller waits and repeats the call (R1.17).
 			if k.has(flagUserConstruct) {
-				return &WaitError{Key: k}
+				return s.waitFor(k)
 			}
 			var err error
 			if err = k.readState(); err == nil {

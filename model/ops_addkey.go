@@ -85,8 +85,7 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 	nk, buf := s.spare, s.spareBuf
 	if nk == nil {
 		if typ != TypeKeyring && len(data) <= smallPayload {
-			m := new(smallKeyMem)
-			nk, buf = &m.key, m.buf[:0]
+			nk, buf = newSmallKeyMem()
 		} else {
 			nk = new(Key)
 		}
@@ -180,7 +179,7 @@ func storedPayload(old, data []byte) []byte {
 func (s *State) updateKey(c *Cred, ref keyRef, data []byte) error {
 	k := ref.key
 	if k.has(flagUserConstruct) {
-		return &WaitError{Key: k}
+		return s.waitFor(k)
 	}
 	if err := s.permission(c, k, ref.possessed, NeedWrite); err != nil {
 		return err

@@ -171,7 +171,7 @@ func (s *State) RequestKeyShared(c *Cred, typeArg, descArg, calloutArg UStr, des
 // negative key's error or the validity error (R1.24).
 func (s *State) KeyResult(k *Key) (int, error) {
 	if k.has(flagUserConstruct) {
-		return -1, &WaitError{Key: k}
+		return -1, s.waitFor(k)
 	}
 	if err := k.readState(); err != nil {
 		return -1, err

@@ -275,29 +275,9 @@ const (
 // key starts uninstantiated with usage 1, held by the caller.
 func (s *State) keyAlloc(typ *KeyType, desc string, uid UID, gid GID, perm Perm, flags allocFlags) (*Key, error) {
 	if typ == TypeKeyring {
-		m := new(keyringMem)
-		m.key.ring = &m.ring
-		return s.keyAllocInto(&m.key, typ, desc, uid, gid, perm, flags)
+		return s.keyAllocInto(newKeyringMem(), typ, desc, uid, gid, perm, flags)
 	}
 	return s.keyAllocInto(new(Key), typ, desc, uid, gid, perm, flags)
-}
-
-// smallKeyMem is a Key and the buffer of its payload in one allocation,
-// for payloads of at most smallPayload bytes (createOrUpdate). It costs
-// what a Key and a separate small payload cost (a 128-byte Key and a
-// 16-byte block, or one object of the 144-byte size class), in one
-// allocation instead of two.
-type smallKeyMem struct {
-	key Key
-	buf [smallPayload]byte
-}
-
-const smallPayload = 16
-
-// keyringMem is a keyring's Key and its ringData in one allocation.
-type keyringMem struct {
-	key  Key
-	ring ringData
 }
 
 // keyAllocInto is keyAlloc into the zeroed k (a keyring's may have its
@@ -524,4 +504,5 @@ func (s *State) destroy(k *Key, release func(*Key)) {
 		}
 	}
 	s.dropUserRecordIfUnused(k.user)
+	recycle(k)
 }
