@@ -353,7 +353,7 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 		serials:  serials,
 		users:    make(map[UID]*UserRecord),
 		creds:    make(map[*Cred]struct{}),
-		freelist: btree.NewFreeListG[link](btree.DefaultFreeListSize),
+		freelist: btree.NewFreeListG[link](linkNodesKept),
 		gcAt:     snap.GCAt,
 	}
 

@@ -94,7 +94,10 @@ type State struct {
 	users   map[UID]*UserRecord
 	initNS  *UserNS
 	// creds is every live credential, for the invariant checker.
-	creds    map[*Cred]struct{}
+	creds map[*Cred]struct{}
+	// freelist holds the index nodes of cleared and destroyed keyrings
+	// for the btrees of keyrings that grow (linkIndex), up to
+	// linkNodesKept of them.
 	freelist *btree.FreeListG[link]
 	// shared is SetShared's setting.
 	shared bool
@@ -156,7 +159,7 @@ func New(cfg Config) *State {
 		serials:  newSerialIndex(cfg.Seed),
 		users:    make(map[UID]*UserRecord),
 		creds:    make(map[*Cred]struct{}),
-		freelist: btree.NewFreeListG[link](btree.DefaultFreeListSize),
+		freelist: btree.NewFreeListG[link](linkNodesKept),
 	}
 	s.initNS = &UserNS{owner: 0, names: make(map[string]*nameList)}
 	s.userRecord(0) // root's record is static in the kernel
