@@ -80,6 +80,9 @@ func (s *State) CheckInvariants() error {
 			if len(k.ring.links.small) > smallLinks || (k.ring.links.tree != nil && k.ring.links.small != nil) {
 				return fail("keyring %d index holds %d entries in its slice", k.serial, len(k.ring.links.small))
 			}
+			if x := &k.ring.links; x.tree == nil && x.seen != x.seenBits() {
+				return fail("keyring %d index has seen bits %#x for entries of bits %#x", k.serial, x.seen, x.seenBits())
+			}
 			var prev *link
 			k.ring.links.Ascend(func(l link) bool {
 				if prev != nil && !linkLess(*prev, l) {

@@ -27,6 +27,17 @@ const linkNodesKept = 1024
 type linkIndex struct {
 	small []link
 	tree  *btree.BTreeG[link]
+	// seen has linkBit(e) set for every entry e of small: a probe whose
+	// bit is clear is not there, without a search. Most searches ask
+	// keyrings that do not hold what they seek (every keyring a miss
+	// enters, every keyring above a hit), and most keyrings are small.
+	seen uint64
+}
+
+// linkBit is one of 64 bits, chosen by the entry's index key (Fibonacci
+// hashing of its packed prefix and its length).
+func linkBit(l link) uint64 {
+	return 1 << ((l.ix ^ uint64(len(l.desc))) * 0x9e3779b97f4a7c15 >> 58)
 }
 
 // Len is the number of entries.
@@ -72,6 +83,9 @@ func (x *linkIndex) Get(probe link) (link, bool) {
 	if x.tree != nil {
 		return x.tree.Get(probe)
 	}
+	if x.seen&linkBit(probe) == 0 {
+		return link{}, false
+	}
 	if i, ok := x.search(probe); ok {
 		return x.small[i], true
 	}
@@ -102,6 +116,7 @@ func (x *linkIndex) ReplaceOrInsert(l link, fl *btree.FreeListG[link]) (link, bo
 	x.small = append(x.small, link{})
 	copy(x.small[i+1:], x.small[i:])
 	x.small[i] = l
+	x.seen |= linkBit(l)
 	return link{}, false
 }
 
@@ -118,7 +133,17 @@ func (x *linkIndex) Delete(probe link) (link, bool) {
 	copy(x.small[i:], x.small[i+1:])
 	x.small[len(x.small)-1] = link{}
 	x.small = x.small[:len(x.small)-1]
+	x.seen = x.seenBits()
 	return old, true
+}
+
+// seenBits is what seen holds for the entries of small.
+func (x *linkIndex) seenBits() uint64 {
+	var m uint64
+	for _, e := range x.small {
+		m |= linkBit(e)
+	}
+	return m
 }
 
 // Ascend calls fn for every entry in order until fn returns false.
