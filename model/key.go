@@ -32,9 +32,11 @@ const (
 	stateNegative
 )
 
-// Key is one key or keyring. Its fields are reached through State methods;
-// a *Key stays valid (for identity) after the key is destroyed, but a
-// destroyed key is no longer reachable by serial.
+// Key is one key or keyring. Its fields are reached through State methods.
+// A *Key names the key while the key lives: once it is destroyed its memory
+// may become another key's (keymem.go), so a caller that keeps a key across
+// calls keeps its serial, or a reference (RequestKey's, released with
+// PutKey).
 type Key struct {
 	serial Serial
 	// lgen is the State.linkSeq of the key's last link change, for the
