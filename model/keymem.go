@@ -6,7 +6,7 @@ import (
 )
 
 // A key's memory is taken from a pool and goes back to it when the key is
-// destroyed, so that workloads which make and drop keys all the time
+// destroyed at the end of a writer's turn (reapDying), so that workloads which make and drop keys all the time
 // (add_key of new keys, KEYCTL_JOIN_SESSION_KEYRING, which makes a keyring
 // per call) do not allocate on every call, and do not keep the Go
 // collector marking and its write barriers on. Only the two shapes made

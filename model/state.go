@@ -507,5 +507,11 @@ func (s *State) destroy(k *Key, release func(*Key)) {
 		}
 	}
 	s.dropUserRecordIfUnused(k.user)
-	recycle(k)
+	if s.turns {
+		// The writer's turn is over (reapDying): no code of the call
+		// that dropped the key still looks at it. A State never shared
+		// destroys within that call, and leaves the memory to the Go
+		// collector.
+		recycle(k)
+	}
 }
