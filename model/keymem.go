@@ -6,13 +6,16 @@ import (
 )
 
 // A key's memory is taken from a pool and goes back to it when the key is
-// destroyed at the end of a writer's turn (reapDying), so that workloads which make and drop keys all the time
-// (add_key of new keys, KEYCTL_JOIN_SESSION_KEYRING, which makes a keyring
-// per call) do not allocate on every call, and do not keep the Go
-// collector marking and its write barriers on. Only the two shapes made
-// on the hot paths are pooled: a keyring (keyringMem) and a key whose
-// payload fits smallPayload bytes (smallKeyMem). A pool empties itself at
-// collections, so a million keys dropped at once do not stay in memory.
+// destroyed at the end of a writer's turn (reapDying), so that workloads
+// which make and drop keys all the time (add_key of new keys,
+// KEYCTL_JOIN_SESSION_KEYRING, which makes a keyring per call) do not
+// allocate on every call, and do not keep the Go collector marking and its
+// write barriers on. Only the two shapes made on the hot paths are pooled:
+// a keyring (keyringMem) and a key whose payload fits smallPayload bytes
+// (smallKeyMem). A pool empties itself at collections, so a million keys
+// dropped at once do not stay in memory. A State that was never shared
+// destroys keys within the call that dropped them, and leaves their memory
+// to the Go collector.
 //
 // Nothing may read a destroyed key through a pointer it kept, since the
 // memory may already be another key's. Every pointer to a key is one of:
