@@ -61,12 +61,16 @@ func (s *State) checkLookedUp(c *Cred, ref keyRef, flags lookupFlags, need Need)
 			if k.has(flagUserConstruct) {
 				return s.waitFor(k)
 			}
-			var err error
-			if err = k.readState(); err == nil {
-				err = k.validate(s.sec())
-			}
-			if err != nil && need != needAuthOverride && need != needDeferPerm {
-				return err
+			// The callers that override or defer the check
+			// (KEYCTL_READ) take the key whatever its state says.
+			if need != needAuthOverride && need != needDeferPerm {
+				err := k.readState()
+				if err == nil {
+					err = k.validate(s.sec())
+				}
+				if err != nil {
+					return err
+				}
 			}
 			if k.state == stateUninstantiated {
 				return EIO
