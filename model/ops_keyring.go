@@ -172,6 +172,11 @@ func (s *State) searchFrom(c *Cred, ringRef keyRef, typeName, desc string, dest 
 		}
 	}
 	ctx := searchCtx{cred: c, typ: typ, desc: desc, flags: searchStateCheck | searchRecurse}
+	if s.trace == nil {
+		// The lookup of ringid checked Search; an explanation shows the
+		// kernel's second check too.
+		ctx.flags |= searchRootGranted
+	}
 	k, err := s.searchKeyring(&ctx, ringRef.key, ringRef.possessed)
 	if err != nil {
 		if err == EAGAIN {

@@ -10,6 +10,10 @@ const (
 	searchSkipExpired
 	searchRecurse
 	searchNoCheckPerm
+	// searchRootGranted: the caller's lookup of the root has just been
+	// granted Search with the same credentials and possession, so the
+	// root's own check would give the same answer (KEYCTL_SEARCH).
+	searchRootGranted
 )
 
 // searchCtx is struct keyring_search_context: what is sought, by whom, and
@@ -59,7 +63,7 @@ func (s *State) searchKeyring(ctx *searchCtx, root *Key, possessed bool) (*Key, 
 	if !root.isKeyring() {
 		return nil, ENOTDIR
 	}
-	if ctx.flags&searchNoCheckPerm == 0 {
+	if ctx.flags&(searchNoCheckPerm|searchRootGranted) == 0 {
 		if err := s.permission(ctx.cred, root, possessed, NeedSearch); err != nil {
 			return nil, err
 		}
