@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -80,6 +81,9 @@ func (s *State) CheckInvariants() error {
 			if len(k.ring.links.small) > smallLinks || (k.ring.links.tree != nil && k.ring.links.small != nil) {
 				return fail("keyring %d index holds %d entries in its slice", k.serial, len(k.ring.links.small))
 			}
+			if l := k.ring.names; l != nil && (k.ring.ns == nil || k.ring.ns.names[k.desc] != l || !slices.Contains(l.keys, k)) {
+				return fail("keyring %d (%s) is not in the name list it records", k.serial, k.desc)
+			}
 			if x := &k.ring.links; x.tree == nil && x.seen != x.seenBits() {
 				return fail("keyring %d index has seen bits %#x for entries of bits %#x", k.serial, x.seen, x.seenBits())
 			}
@@ -126,6 +130,19 @@ func (s *State) CheckInvariants() error {
 	for _, ns := range s.namespaces() {
 		addRef(ns.userReg)
 		addRef(ns.persistentReg)
+		for name, l := range ns.names {
+			if l.name != name || len(l.keys) == 0 {
+				return fmt.Errorf("name list %q is named %q and holds %d keyrings", name, l.name, len(l.keys))
+			}
+			for _, k := range l.keys {
+				if k.ring == nil || k.ring.names != l || k.ring.ns != ns || k.desc != name {
+					return fmt.Errorf("name list %q holds key %d (%s), which does not record it", name, k.serial, k.desc)
+				}
+			}
+		}
+		if l := ns.last; l != nil && ns.names[l.name] != l {
+			return fmt.Errorf("the last name list published in, %q, is not the namespace's", l.name)
+		}
 	}
 	for _, u := range s.users {
 		addRef(u.uidKeyring)

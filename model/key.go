@@ -77,8 +77,10 @@ type ringData struct {
 	links linkIndex
 	// restrict is the link restriction (R1.11); nil when unrestricted.
 	restrict *restriction
-	// ns is the user namespace whose name list publishes the keyring.
-	ns *UserNS
+	// ns is the user namespace whose name list publishes the keyring, and
+	// names that list.
+	ns    *UserNS
+	names *nameList
 	// kids caches the keyrings linked here (State.childKeyrings).
 	kids atomic.Pointer[childList]
 }

@@ -524,12 +524,16 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 				if err != nil || k == nil || k.ring == nil || k.desc != n.Desc || k.ring.ns != ns {
 					return nil, nil, fmt.Errorf("namespace %d publishes %q as key %d", i, n.Desc, id)
 				}
+				if k.ring.names != nil {
+					return nil, nil, fmt.Errorf("namespace %d publishes key %d twice", i, id)
+				}
 				l := ns.names[n.Desc]
 				if l == nil {
-					l = new(nameList)
+					l = &nameList{name: n.Desc}
 					ns.names[n.Desc] = l
 				}
 				l.keys = append(l.keys, k)
+				k.ring.names = l
 			}
 		}
 	}

@@ -18,8 +18,10 @@ type UserNS struct {
 	uidMap, gidMap []IDMapping
 	userReg        *Key
 	persistentReg  *Key
-	// names lists published keyrings by description in creation order.
+	// names lists published keyrings by description in creation order;
+	// last is the list publish used last.
 	names map[string]*nameList
+	last  *nameList
 }
 
 // Parent returns the parent namespace, nil for the initial one.
@@ -138,23 +140,33 @@ func (ns *UserNS) gidMunged(kgid GID) uint32 {
 }
 
 // publish adds a keyring to the namespace's name list (keyring_publish_name;
-// R2.7): every keyring whose description does not start with '.'.
+// R2.7): every keyring whose description does not start with '.'. The
+// keyring keeps its list, for unpublish; the namespace keeps the list it
+// last published in, since the same name comes back (every anonymous
+// session keyring is a "_ses").
 func (ns *UserNS) publish(k *Key) {
 	if k.desc == "" || k.desc[0] == '.' {
 		return
 	}
 	k.ring.ns = ns
-	l := ns.names[k.desc]
-	if l == nil {
-		l = new(nameList)
-		ns.names[k.desc] = l
+	l := ns.last
+	if l == nil || l.name != k.desc {
+		if l = ns.names[k.desc]; l == nil {
+			l = &nameList{name: k.desc}
+			ns.names[k.desc] = l
+		}
+		ns.last = l
 	}
 	l.keys = append(l.keys, k)
+	k.ring.names = l
 }
 
 // nameList is the keyrings published under one name. The map holds a
 // pointer, so that publishing and unpublishing change the list in place.
-type nameList struct{ keys []*Key }
+type nameList struct {
+	name string
+	keys []*Key
+}
 
 // named returns the keyrings published under name, oldest first.
 func (ns *UserNS) named(name string) []*Key {
@@ -166,16 +178,20 @@ func (ns *UserNS) named(name string) []*Key {
 
 // unpublish removes k from its name's list, in place: the lists are only
 // read under the lock, never while one is changed, and a name that keeps
-// coming back (every anonymous session is a "_ses") keeps its capacity.
+// coming back keeps its capacity.
 func (ns *UserNS) unpublish(k *Key) {
-	l := ns.names[k.desc]
+	l := k.ring.names
 	if l == nil {
 		return
 	}
+	k.ring.names = nil
 	if i := slices.Index(l.keys, k); i >= 0 {
 		l.keys = slices.Delete(l.keys, i, i+1)
 	}
 	if len(l.keys) == 0 {
-		delete(ns.names, k.desc)
+		delete(ns.names, l.name)
+		if ns.last == l {
+			ns.last = nil
+		}
 	}
 }
