@@ -1,6 +1,8 @@
 package model
 
 import (
+	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -88,5 +90,74 @@ func TestRecycledKeysStartEmpty(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 4, n, "round %d: the keyring links one key", round)
 		require.NoError(t, s.CheckInvariants(), "round %d", round)
+	}
+}
+
+// Clearing a large keyring allocates nothing once a keyring that large has
+// been cleared before: KEYCTL_CLEAR keeps its list of the unlinked keys.
+func TestClearAllocatesNothing(t *testing.T) {
+	s := New(Config{Seed: 13, MaxKeys: 10000, MaxBytes: 1 << 20})
+	c := s.NewCred(1000, 1000, nil, s.InitNS())
+	ring := clearedKeyring(t, s, c)
+	var before, after runtime.MemStats
+	for round := 0; round < 3; round++ {
+		fillKeyring(t, s, c, ring, 5000)
+		runtime.ReadMemStats(&before)
+		_, err := s.Clear(c, int32(ring))
+		runtime.ReadMemStats(&after)
+		require.NoError(t, err)
+		if round > 0 {
+			require.Zero(t, after.Mallocs-before.Mallocs, "round %d: allocations by KEYCTL_CLEAR of 5000 keys", round)
+		}
+	}
+	require.NoError(t, s.CheckInvariants())
+}
+
+// The lists of keys a shared State keeps between writers' turns (the keys
+// that died in the turn, the keys KEYCTL_CLEAR unlinked) keep their room
+// but no key: a kept pointer would hold on to memory that the pools give
+// to other keys.
+func TestKeptKeyListsHoldNoKeys(t *testing.T) {
+	s := New(Config{Seed: 14, MaxKeys: 10000, MaxBytes: 1 << 20})
+	s.SetShared(true)
+	c := s.NewCred(1000, 1000, nil, s.InitNS())
+	s.SetShared(false)
+	ring := clearedKeyring(t, s, c)
+	fillKeyring(t, s, c, ring, 5000)
+	s.SetShared(true)
+	s.SetShared(false)
+	_, err := s.Clear(c, int32(ring))
+	require.NoError(t, err)
+	s.SetShared(true)
+	for name, list := range map[string][]*Key{"dying": s.dying, "cleared": s.cleared} {
+		assert.Empty(t, list, name)
+		assert.GreaterOrEqual(t, cap(list), 5000, "%s keeps its room", name)
+		for i, k := range list[:cap(list)] {
+			if k != nil {
+				t.Errorf("%s keeps key %d at %d", name, k.serial, i)
+				break
+			}
+		}
+	}
+	require.NoError(t, s.CheckInvariants())
+}
+
+// clearedKeyring joins c to a new session keyring and adds an empty
+// keyring to it.
+func clearedKeyring(t *testing.T, s *State, c *Cred) int {
+	t.Helper()
+	_, err := s.JoinSessionKeyring(c, NullStr)
+	require.NoError(t, err)
+	ring, err := s.AddKey(c, Str("keyring"), Str("r"), Buf(nil), specSession)
+	require.NoError(t, err)
+	return ring
+}
+
+// fillKeyring adds n user keys to ring.
+func fillKeyring(t *testing.T, s *State, c *Cred, ring, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		_, err := s.AddKey(c, Str("user"), Str("k"+strconv.Itoa(i)), Buf([]byte("v")), int32(ring))
+		require.NoError(t, err)
 	}
 }

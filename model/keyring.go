@@ -235,7 +235,10 @@ func (s *State) keyringClear(ring *Key) error {
 // then (R7.4; keyring_clear and keyring_revoke call key_payload_reserve(0)
 // whether or not the index was empty).
 func (s *State) clearLinks(ring *Key) {
-	var keys []*Key
+	// The list is taken, not shared: the puts below can destroy a keyring
+	// and so clear another one.
+	keys := s.cleared
+	s.cleared = nil
 	if ring.ring.links.Len() != 0 {
 		ring.ring.links.Ascend(func(l link) bool {
 			l.key.unlinkedFrom(ring)
@@ -248,5 +251,9 @@ func (s *State) clearLinks(ring *Key) {
 	_ = s.payloadReserve(ring, 0)
 	for _, k := range keys {
 		s.put(k)
+	}
+	if cap(keys) <= keyListKept {
+		clear(keys)
+		s.cleared = keys[:0]
 	}
 }

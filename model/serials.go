@@ -1,6 +1,9 @@
 package model
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Serials (R1.1) come from a keyed permutation of the 31-bit numbers
 // applied to a counter: the n-th key gets perm(n), so serials look random
@@ -92,6 +95,11 @@ type serialIndex struct {
 	// or free for good (until a wrap).
 	next   uint32
 	chunks []*serialChunk
+	// spare[:spares] holds up to chunksKept empty chunks for the next ones
+	// needed: keys are made and destroyed all the time, and a chunk is
+	// 32 KiB for the collector to clear and sweep.
+	spare  [chunksKept]*serialChunk
+	spares int
 	other  map[Serial]*Key
 	n      int
 }
@@ -135,7 +143,7 @@ func (x *serialIndex) alloc() Serial {
 		if j := c >> chunkBits; c&(chunkLen-1) == 0 && j > 0 && j <= uint32(len(x.chunks)) {
 			// Leaving a chunk: it goes if no key is left in it.
 			if ch := x.chunks[j-1]; ch != nil && ch.live == 0 {
-				x.chunks[j-1] = nil
+				x.dropChunk(j - 1)
 			}
 		}
 		n := Serial(x.perm.fwd(c))
@@ -178,7 +186,13 @@ func (x *serialIndex) setSlot(c uint32, k *Key) {
 	}
 	ch := x.chunks[j]
 	if ch == nil {
-		ch = new(serialChunk)
+		if x.spares > 0 {
+			x.spares--
+			ch = x.spare[x.spares]
+			x.spare[x.spares] = nil
+		} else {
+			ch = new(serialChunk)
+		}
 		x.chunks[j] = ch
 	}
 	if ch.keys[c&(chunkLen-1)] != nil {
@@ -186,6 +200,19 @@ func (x *serialIndex) setSlot(c uint32, k *Key) {
 	}
 	ch.keys[c&(chunkLen-1)] = k
 	ch.live++
+}
+
+// chunksKept is the most empty chunks a serial index keeps (256 KiB).
+const chunksKept = 8
+
+// dropChunk lets go of chunk j, which holds no key: it becomes a spare if
+// there are fewer than chunksKept.
+func (x *serialIndex) dropChunk(j uint32) {
+	if x.spares < chunksKept {
+		x.spare[x.spares] = x.chunks[j]
+		x.spares++
+	}
+	x.chunks[j] = nil
 }
 
 // add enters k under its serial, which alloc handed out or a snapshot
@@ -217,7 +244,7 @@ func (x *serialIndex) remove(k *Key) {
 				ch.keys[c&(chunkLen-1)] = nil
 				ch.live--
 				if ch.live == 0 && j < (x.next-1)>>chunkBits {
-					x.chunks[j] = nil
+					x.dropChunk(j)
 				}
 				x.n--
 				return
@@ -273,6 +300,17 @@ func (x *serialIndex) check() error {
 			return fmt.Errorf("serial chunk %d holds %d keys, counts %d", j, live, ch.live)
 		}
 		n += live
+	}
+	for i, ch := range x.spare[:x.spares] {
+		if ch == nil || ch.live != 0 || ch.keys != ([chunkLen]*Key{}) {
+			return fmt.Errorf("spare serial chunk %d is not empty", i)
+		}
+		if slices.Contains(x.chunks, ch) || slices.Contains(x.spare[:i], ch) {
+			return fmt.Errorf("spare serial chunk %d is in use", i)
+		}
+	}
+	if slices.ContainsFunc(x.spare[x.spares:], func(ch *serialChunk) bool { return ch != nil }) {
+		return fmt.Errorf("a serial chunk is kept beyond the %d spares", x.spares)
 	}
 	for serial, k := range x.other {
 		if serial != k.serial || x.perm.back(uint32(serial)) < x.next {

@@ -107,6 +107,10 @@ type State struct {
 	// destroyed when the writer lets go.
 	turns bool
 	dying []*Key
+	// cleared is clearLinks' list of the keys it unlinked, kept empty
+	// between calls (up to keyListKept entries) so that clearing a large
+	// keyring again allocates nothing.
+	cleared []*Key
 	// spare is a zeroed Key that createOrUpdate put into a keyring's index
 	// ahead of the key and then did not need (linkBeginInsert), and
 	// spareBuf the payload buffer allocated with it (smallKeyMem), if any.
@@ -434,6 +438,10 @@ func (s *State) release(k *Key) {
 	s.destroyAll(k)
 }
 
+// keyListKept is the most entries a State keeps of an emptied list of keys
+// (State.dying, State.cleared): 512 KiB each.
+const keyListKept = 1 << 16
+
 // reapDying destroys the keys that lost their last reference during the
 // writer's turn now ending.
 func (s *State) reapDying() {
@@ -446,8 +454,8 @@ func (s *State) reapDying() {
 		}
 		s.destroyAll(k)
 	}
-	if cap(s.dying) > 1024 {
-		// A turn that cleared a large keyring does not keep its list.
+	if cap(s.dying) > keyListKept {
+		// A turn that cleared a very large keyring does not keep its list.
 		s.dying = nil
 	}
 }
