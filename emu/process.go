@@ -56,8 +56,11 @@ type Thread struct {
 }
 
 // keyringIDAnswer is one answer of Thread.keyringIDs.
+// writes is the count of writers the answer stands at; an answer that
+// comes out the same again only moves it on, so that a thread asking again
+// after each write allocates nothing.
 type keyringIDAnswer struct {
-	writes uint64
+	writes atomic.Uint64
 	r      int
 	err    error
 }

@@ -227,13 +227,19 @@ func (t *Thread) runShared(id int32, create, keep bool, call func() (int, error,
 		r, err, ok = sharedError(err)
 	}
 	if ok && keep && id < 0 && id >= -int32(len(t.keyringIDs)) {
-		e := &keyringIDAnswer{writes: s.mu.writes.Load(), r: r, err: err}
-		if s.cfg.CheckCaches {
-			if old := t.keyringIDs[-id-1].Load(); old != nil && old.writes == e.writes && (old.r != r || old.err != err) {
-				panic(fmt.Sprintf("emu: stale KEYCTL_GET_KEYRING_ID answer for %d: %d, %v; now %d, %v", id, old.r, old.err, r, err))
-			}
+		writes := s.mu.writes.Load()
+		slot := &t.keyringIDs[-id-1]
+		old := slot.Load()
+		if s.cfg.CheckCaches && old != nil && old.writes.Load() == writes && (old.r != r || old.err != err) {
+			panic(fmt.Sprintf("emu: stale KEYCTL_GET_KEYRING_ID answer for %d: %d, %v; now %d, %v", id, old.r, old.err, r, err))
 		}
-		t.keyringIDs[-id-1].Store(e)
+		if old != nil && old.r == r && old.err == err {
+			old.writes.Store(writes)
+		} else {
+			e := &keyringIDAnswer{r: r, err: err}
+			e.writes.Store(writes)
+			slot.Store(e)
+		}
 	}
 	return r, err, ok
 }
@@ -264,7 +270,7 @@ func (t *Thread) keptKeyringID(id int32) (int, error, bool) {
 		return 0, nil, false
 	}
 	s := t.proc.sys
-	if e := t.keyringIDs[-id-1].Load(); e != nil && e.writes == s.mu.writes.Load() && !s.cfg.CheckCaches {
+	if e := t.keyringIDs[-id-1].Load(); e != nil && e.writes.Load() == s.mu.writes.Load() && !s.cfg.CheckCaches {
 		return e.r, e.err, true
 	}
 	return 0, nil, false
