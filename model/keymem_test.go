@@ -20,14 +20,9 @@ import (
 func TestWaitedKeyKeepsItsMemory(t *testing.T) {
 	s := New(Config{Seed: 11})
 	s.SetShared(true)
-	turn := func(fn func()) {
-		s.SetShared(false)
-		fn()
-		s.SetShared(true)
-	}
 	c := s.NewCred(1000, 1000, nil, s.InitNS())
 	var serial Serial
-	turn(func() {
+	writerTurn(s, func() {
 		_, err := s.JoinSessionKeyring(c, NullStr)
 		require.NoError(t, err)
 		id, err := s.AddKey(c, Str("user"), Str("awaited"), Buf([]byte("v")), specSession)
@@ -38,14 +33,14 @@ func TestWaitedKeyKeepsItsMemory(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, memSmall, k.mem, "a small user key comes from its pool")
 	var w *WaitError
-	turn(func() { w = s.waitFor(k) })
-	turn(func() {
+	writerTurn(s, func() { w = s.waitFor(k) })
+	writerTurn(s, func() {
 		_, err := s.Unlink(c, int32(serial), specSession)
 		require.NoError(t, err)
 	})
 	_, alive := s.KeyBySerial(serial)
 	require.False(t, alive, "the key is destroyed")
-	turn(func() {
+	writerTurn(s, func() {
 		// New keys take what memory the pools hold.
 		for i := 0; i < 8; i++ {
 			_, err := s.AddKey(c, Str("user"), Str("new"+string(rune('a'+i))), Buf([]byte("v")), specSession)
@@ -127,14 +122,15 @@ func TestKeptKeyListsHoldNoKeys(t *testing.T) {
 	s := New(Config{Seed: 14, MaxKeys: 10000, MaxBytes: 1 << 20})
 	s.SetShared(true)
 	c := s.NewCred(1000, 1000, nil, s.InitNS())
-	s.SetShared(false)
-	ring := emptyKeyring(t, s, c)
-	fillKeyring(t, s, c, ring, 5000)
-	s.SetShared(true)
-	s.SetShared(false)
-	_, err := s.Clear(c, int32(ring))
-	require.NoError(t, err)
-	s.SetShared(true)
+	var ring int
+	writerTurn(s, func() {
+		ring = emptyKeyring(t, s, c)
+		fillKeyring(t, s, c, ring, 5000)
+	})
+	writerTurn(s, func() {
+		_, err := s.Clear(c, int32(ring))
+		require.NoError(t, err)
+	})
 	for name, list := range map[string][]*Key{"dying": s.dying, "cleared": s.cleared} {
 		assert.Empty(t, list, name)
 		assert.GreaterOrEqual(t, cap(list), 5000, "%s keeps its room", name)
@@ -146,6 +142,14 @@ func TestKeptKeyListsHoldNoKeys(t *testing.T) {
 		}
 	}
 	require.NoError(t, s.CheckInvariants())
+}
+
+// writerTurn runs fn as a writer's turn of the shared State s: the keys
+// that die in it are destroyed when it ends.
+func writerTurn(s *State, fn func()) {
+	s.SetShared(false)
+	fn()
+	s.SetShared(true)
 }
 
 // emptyKeyring joins c to a new session keyring and adds an empty
