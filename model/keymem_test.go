@@ -62,16 +62,15 @@ func TestRecycledKeysStartEmpty(t *testing.T) {
 	s.SetShared(true)
 	c := s.NewCred(1000, 1000, nil, s.InitNS())
 	for round := 0; round < 50; round++ {
-		s.SetShared(false)
-		_, err := s.JoinSessionKeyring(c, NullStr)
-		require.NoError(t, err)
-		ring, err := s.AddKey(c, Str("keyring"), Str("r"), Buf(nil), specSession)
-		require.NoError(t, err)
-		id, err := s.AddKey(c, Str("user"), Str("k"), Buf([]byte("payload")), int32(ring))
-		require.NoError(t, err)
-		_, err = s.SetTimeout(c, int32(id), 100)
-		require.NoError(t, err)
-		s.SetShared(true)
+		var ring, id int
+		writerTurn(s, func() {
+			ring = emptyKeyring(t, s, c)
+			var err error
+			id, err = s.AddKey(c, Str("user"), Str("k"), Buf([]byte("payload")), int32(ring))
+			require.NoError(t, err)
+			_, err = s.SetTimeout(c, int32(id), 100)
+			require.NoError(t, err)
+		})
 
 		k, ok := s.KeyBySerial(Serial(id))
 		require.True(t, ok)
