@@ -12,11 +12,11 @@ import (
 // A thread told to wait for a key under construction (WaitError) holds no
 // reference while it waits, yet looks at the key again when it wakes, to
 // fail with the finished key's error (R1.24). If the key is destroyed
-// meanwhile, its memory must not go back to a pool and become another
+// meanwhile, its memory must not go back to the pool and become another
 // key's: the waiter must still see the key it waited for.
 //
 // Only request_key(2) makes keys under construction, and not from the
-// pools, so the test asks waitFor directly about a key that is from one.
+// pool, so the test asks waitFor directly about a key that is from one.
 func TestWaitedKeyKeepsItsMemory(t *testing.T) {
 	s := New(Config{Seed: 11})
 	s.SetShared(true)
@@ -41,7 +41,7 @@ func TestWaitedKeyKeepsItsMemory(t *testing.T) {
 	_, alive := s.KeyBySerial(serial)
 	require.False(t, alive, "the key is destroyed")
 	writerTurn(s, func() {
-		// New keys take what memory the pools hold.
+		// New keys take what memory the pool holds.
 		for i := 0; i < 8; i++ {
 			_, err := s.AddKey(c, Str("user"), Str("new"+string(rune('a'+i))), Buf([]byte("v")), specSession)
 			require.NoError(t, err)
@@ -54,7 +54,7 @@ func TestWaitedKeyKeepsItsMemory(t *testing.T) {
 	require.NoError(t, s.CheckInvariants())
 }
 
-// A destroyed key's memory goes back to its pool zeroed: a key made from
+// A destroyed key's memory goes back to the pool zeroed: a key made from
 // it starts with nothing of the old one, and the state stays consistent
 // through many rounds of making and dropping keys and keyrings.
 func TestRecycledKeysStartEmpty(t *testing.T) {
@@ -87,6 +87,37 @@ func TestRecycledKeysStartEmpty(t *testing.T) {
 	}
 }
 
+// The pool keeps at most smallKeysKept small keys' memory, whatever
+// number die at once, and the next key made takes the last memory given
+// back.
+func TestKeyMemPoolIsBounded(t *testing.T) {
+	s := New(Config{Seed: 15, MaxKeys: 2 * smallKeysKept, MaxBytes: 1 << 22})
+	s.SetShared(true)
+	c := s.NewCred(1000, 1000, nil, s.InitNS())
+	var ring int
+	writerTurn(s, func() {
+		ring = emptyKeyring(t, s, c)
+		fillKeyring(t, s, c, ring, smallKeysKept+1000)
+	})
+	writerTurn(s, func() {
+		_, err := s.Clear(c, int32(ring))
+		require.NoError(t, err)
+	})
+	require.Equal(t, smallKeysKept, len(s.keyMem.small), "memories kept")
+	last := &s.keyMem.small[len(s.keyMem.small)-1].key
+	var id int
+	writerTurn(s, func() {
+		var err error
+		id, err = s.AddKey(c, Str("user"), Str("again"), Buf([]byte("v")), int32(ring))
+		require.NoError(t, err)
+	})
+	k, ok := s.KeyBySerial(Serial(id))
+	require.True(t, ok)
+	assert.Same(t, last, k, "the new key's memory")
+	assert.Equal(t, smallKeysKept-1, len(s.keyMem.small), "memories kept")
+	require.NoError(t, s.CheckInvariants())
+}
+
 // Clearing a large keyring allocates nothing once a keyring that large has
 // been cleared before: KEYCTL_CLEAR keeps its list of the unlinked keys.
 // Counted over ten clears, less than one allocation each, so that the
@@ -115,7 +146,7 @@ func TestClearAllocatesNothing(t *testing.T) {
 
 // The lists of keys a shared State keeps between writers' turns (the keys
 // that died in the turn, the keys KEYCTL_CLEAR unlinked) keep their room
-// but no key: a kept pointer would hold on to memory that the pools give
+// but no key: a kept pointer would hold on to memory that the pool gives
 // to other keys.
 func TestKeptKeyListsHoldNoKeys(t *testing.T) {
 	s := New(Config{Seed: 14, MaxKeys: 10000, MaxBytes: 1 << 20})

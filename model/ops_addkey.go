@@ -85,7 +85,7 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 	nk, buf := s.spare, s.spareBuf
 	if nk == nil {
 		if typ != TypeKeyring && len(data) <= smallPayload {
-			nk, buf = newSmallKeyMem()
+			nk, buf = s.keyMem.newSmallKeyMem()
 		} else {
 			nk = new(Key)
 		}

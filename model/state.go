@@ -111,6 +111,8 @@ type State struct {
 	// between calls (up to keyListKept entries) so that clearing a large
 	// keyring again allocates nothing.
 	cleared []*Key
+	// keyMem is the memory of destroyed keys, for new ones (keymem.go).
+	keyMem keyMemPool
 	// spare is a zeroed Key that createOrUpdate put into a keyring's index
 	// ahead of the key and then did not need (linkBeginInsert), and
 	// spareBuf the payload buffer allocated with it (smallKeyMem), if any.
@@ -282,7 +284,7 @@ const (
 // key starts uninstantiated with usage 1, held by the caller.
 func (s *State) keyAlloc(typ *KeyType, desc string, uid UID, gid GID, perm Perm, flags allocFlags) (*Key, error) {
 	if typ == TypeKeyring {
-		return s.keyAllocInto(newKeyringMem(), typ, desc, uid, gid, perm, flags)
+		return s.keyAllocInto(s.keyMem.newKeyringMem(), typ, desc, uid, gid, perm, flags)
 	}
 	return s.keyAllocInto(new(Key), typ, desc, uid, gid, perm, flags)
 }
@@ -520,6 +522,6 @@ func (s *State) destroy(k *Key, release func(*Key)) {
 		// that dropped the key still looks at it. A State never shared
 		// destroys within that call, and leaves the memory to the Go
 		// collector.
-		recycle(k)
+		s.keyMem.recycle(k)
 	}
 }
