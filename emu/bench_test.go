@@ -443,10 +443,9 @@ func BenchmarkKeyring1M(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		var before, after runtime.MemStats
-		// Twice: keys' memory that earlier benchmarks gave back to the
-		// model's pools goes at the second collection, so that the build
-		// does not reuse memory counted before it.
-		runtime.GC()
+		// The emulators of earlier benchmarks, with the memory their
+		// pools kept, go first, so that the build does not reuse memory
+		// counted before it.
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		b.StartTimer()

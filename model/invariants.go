@@ -78,18 +78,21 @@ func (s *State) CheckInvariants() error {
 			if k.datalen%linkBytes != 0 {
 				return fail("keyring %d (%s) datalen %d with %d links", k.serial, k.desc, k.datalen, k.nlinks())
 			}
-			if len(k.ring.links.small) > smallLinks || (k.ring.links.tree != nil && k.ring.links.small != nil) {
+			if len(k.ring.links.small) > smallLinks || (k.ring.links.big != nil && k.ring.links.small != nil) {
 				return fail("keyring %d index holds %d entries in its slice", k.serial, len(k.ring.links.small))
+			}
+			if err := k.ring.links.big.check(); err != nil {
+				return fail("keyring %d index: %v", k.serial, err)
 			}
 			if l := k.ring.names; l != nil && (k.ring.ns == nil || k.ring.ns.names[k.desc] != l || !slices.Contains(l.keys, k)) {
 				return fail("keyring %d (%s) is not in the name list it records", k.serial, k.desc)
 			}
-			if x := &k.ring.links; x.tree == nil && x.seen != x.seenBits() {
+			if x := &k.ring.links; x.big == nil && x.seen != x.seenBits() {
 				return fail("keyring %d index has seen bits %#x for entries of bits %#x", k.serial, x.seen, x.seenBits())
 			}
 			var prev *link
 			k.ring.links.Ascend(func(l link) bool {
-				if prev != nil && !linkLess(*prev, l) {
+				if prev != nil && k.ring.links.big == nil && !linkLess(*prev, l) {
 					return fail("keyring %d index has %#x:%s before %#x:%s", k.serial, prev.ix, prev.desc, l.ix, l.desc)
 				}
 				prev = &l

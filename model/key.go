@@ -223,22 +223,21 @@ func (k *Key) findLink(probe link) (*Key, bool) {
 	return l.key, ok
 }
 
-// eachChildKeyring calls fn for every keyring linked in k, in index order,
-// until fn returns false.
+// eachChildKeyring calls fn for every keyring linked in k, in (type,
+// description) order, until fn returns false (R4.3b: the order among
+// sibling keyrings is the index's, random in the kernel, R1.13).
 func (k *Key) eachChildKeyring(fn func(*Key) bool) {
 	if k.ring == nil {
 		return
 	}
-	k.ring.links.AscendGreaterOrEqual(mkLink(TypeKeyring, "", nil), func(l link) bool {
-		return l.isType(TypeKeyring) && fn(l.key)
-	})
+	k.ring.links.eachKeyring(func(l link) bool { return fn(l.key) })
 }
 
-// childKeyrings returns the keyrings linked in ring, in index order. The
-// list is kept with the keyring while State.gen holds (every change of a
-// keyring's links to keyrings ends it), so that searches do not walk the
-// index for them; lookups on the shared read path may build it at once,
-// hence the atomic pointer.
+// childKeyrings returns the keyrings linked in ring, in the order of
+// eachChildKeyring. The list is kept with the keyring while State.gen
+// holds (every change of a keyring's links to keyrings ends it), so that
+// searches do not walk the index for them; lookups on the shared read
+// path may build it at once, hence the atomic pointer.
 func (s *State) childKeyrings(ring *Key) []*Key {
 	if ring.ring == nil {
 		return nil

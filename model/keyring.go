@@ -81,8 +81,8 @@ func (s *State) linkBeginInsert(ring *Key, typ *KeyType, desc string, nk *Key) (
 		return nil, false, EKEYREVOKED
 	}
 	l := mkLink(typ, desc, nk)
-	if prev, found := ring.ring.links.ReplaceOrInsert(l, s.freelist); found {
-		ring.ring.links.ReplaceOrInsert(prev, s.freelist)
+	if prev, found := ring.ring.links.ReplaceOrInsert(l, &s.links); found {
+		ring.ring.links.ReplaceOrInsert(prev, &s.links)
 		return prev.key, false, nil
 	}
 	if err := s.reserveLink(ring); err != nil {
@@ -117,7 +117,7 @@ func (s *State) linkCancel(ring *Key, typ *KeyType, desc string) {
 // index key (R5.5); the displaced key loses that reference.
 func (s *State) linkCommit(ring *Key, k *Key) {
 	s.linkChanged(k)
-	old, replaced := ring.ring.links.ReplaceOrInsert(mkLink(k.typ, k.desc, s.get(k)), s.freelist)
+	old, replaced := ring.ring.links.ReplaceOrInsert(mkLink(k.typ, k.desc, s.get(k)), &s.links)
 	if !replaced || old.key != k {
 		k.linkedIn(ring)
 	}
@@ -246,7 +246,7 @@ func (s *State) clearLinks(ring *Key) {
 			return true
 		})
 		s.changed()
-		ring.ring.links.Clear()
+		ring.ring.links.Clear(&s.links)
 	}
 	_ = s.payloadReserve(ring, 0)
 	for _, k := range keys {

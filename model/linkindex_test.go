@@ -1,23 +1,45 @@
 package model
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"testing"
 
-	"github.com/google/btree"
+	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 )
 
-// The index, across its move from slice to btree and its clearing, holds
-// what a sorted list of the same entries holds, in the same order.
-func TestLinkIndexMatchesSortedList(t *testing.T) {
-	fl := btree.NewFreeListG[link](btree.DefaultFreeListSize)
+// The index, across its move from sorted slice to hash table and its
+// clearing, holds what a list of the same entries holds, in the same
+// order: (type, description) order while small; once large, the order
+// the entries came in, a deleted entry's place taken by the last one. Its
+// keyring entries come in (type, description) order either way. With
+// hashes cut to 2 bits, most entries of a large index collide.
+func TestLinkIndexMatchesList(t *testing.T) {
+	for _, mask := range []uint64{^uint64(0), 3} {
+		t.Run(fmt.Sprintf("mask=%#x", mask), func(t *testing.T) { testLinkIndexMatchesList(t, mask) })
+	}
+}
+
+func testLinkIndexMatchesList(t *testing.T, mask uint64) {
+	mem := newLinkMem()
+	mem.hashMask = mask
 	types := []*KeyType{TypeUser, TypeKeyring, TypeLogon}
+	sortLinks := func(l []link) {
+		slices.SortFunc(l, func(a, b link) int {
+			if linkLess(a, b) {
+				return -1
+			}
+			return 1
+		})
+	}
 	rapid.Check(t, func(t *rapid.T) {
 		var x linkIndex
 		var want []link
-		entry := func(label string) link {
+		big := false
+		draw := func(label string) link {
 			typ := rapid.SampledFrom(types).Draw(t, label+" type")
 			// Descriptions share long prefixes, so that comparisons go past
 			// the first 7 bytes, or are short ones of a, b and NUL, so that
@@ -34,8 +56,8 @@ func TestLinkIndexMatchesSortedList(t *testing.T) {
 		for step := range rapid.IntRange(1, 200).Draw(t, "steps") {
 			switch op := rapid.IntRange(0, 9).Draw(t, "op"); {
 			case op < 5:
-				l := entry("insert")
-				old, replaced := x.ReplaceOrInsert(l, fl)
+				l := draw("insert")
+				old, replaced := x.ReplaceOrInsert(l, &mem)
 				if i := find(l); i >= 0 {
 					if !replaced || old != want[i] {
 						t.Fatalf("step %d: ReplaceOrInsert(%s) = %v, %v; want %v, true", step, l.desc, old, replaced, want[i])
@@ -46,34 +68,39 @@ func TestLinkIndexMatchesSortedList(t *testing.T) {
 						t.Fatalf("step %d: ReplaceOrInsert(%s) replaced %v", step, l.desc, old)
 					}
 					want = append(want, l)
-					slices.SortFunc(want, func(a, b link) int {
-						if linkLess(a, b) {
-							return -1
-						}
-						return 1
-					})
+					if len(want) > smallLinks {
+						big = true
+					}
+					if !big {
+						sortLinks(want)
+					}
 				}
 			case op < 8:
-				l := entry("delete")
+				l := draw("delete")
 				old, ok := x.Delete(l)
 				if i := find(l); i >= 0 {
 					if !ok || old != want[i] {
 						t.Fatalf("step %d: Delete(%s) = %v, %v; want %v", step, l.desc, old, ok, want[i])
 					}
-					want = slices.Delete(want, i, i+1)
+					if big {
+						want[i] = want[len(want)-1]
+						want = want[:len(want)-1]
+					} else {
+						want = slices.Delete(want, i, i+1)
+					}
 				} else if ok {
 					t.Fatalf("step %d: Delete(%s) found %v", step, l.desc, old)
 				}
 			case op < 9:
-				l := entry("get")
+				l := draw("get")
 				got, ok := x.Get(l)
 				if i := find(l); (i >= 0) != ok || (ok && got != want[i]) {
 					t.Fatalf("step %d: Get(%s) = %v, %v", step, l.desc, got, ok)
 				}
 			default:
 				if rapid.IntRange(0, 9).Draw(t, "clear") == 0 {
-					x.Clear()
-					want = nil
+					x.Clear(&mem)
+					want, big = nil, false
 				}
 			}
 			if x.Len() != len(want) {
@@ -84,18 +111,22 @@ func TestLinkIndexMatchesSortedList(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("step %d: entries %v, want %v", step, got, want)
 			}
-			pivot := mkLink(TypeKeyring, "", nil)
-			got = got[:0]
-			x.AscendGreaterOrEqual(pivot, func(l link) bool { got = append(got, l); return true })
-			from := slices.IndexFunc(want, func(l link) bool { return !linkLess(l, pivot) })
-			if from < 0 {
-				from = len(want)
+			var rings, wantRings []link
+			x.eachKeyring(func(l link) bool { rings = append(rings, l); return true })
+			for _, l := range want {
+				if l.isType(TypeKeyring) {
+					wantRings = append(wantRings, l)
+				}
 			}
-			if !slices.Equal(got, want[from:]) {
-				t.Fatalf("step %d: entries from the first keyring %v, want %v", step, got, want[from:])
+			sortLinks(wantRings)
+			if !slices.Equal(rings, wantRings) {
+				t.Fatalf("step %d: keyring entries %v, want %v", step, rings, wantRings)
 			}
-			if len(x.small) > smallLinks {
-				t.Fatalf("step %d: %d entries in the slice", step, len(x.small))
+			if len(x.small) > smallLinks || (x.big != nil) != big {
+				t.Fatalf("step %d: %d entries in the slice, large %v", step, len(x.small), x.big != nil)
+			}
+			if err := x.big.check(); err != nil {
+				t.Fatalf("step %d: %v", step, err)
 			}
 		}
 	})
@@ -116,4 +147,70 @@ func TestLinkOrderIsTypeThenDescription(t *testing.T) {
 			t.Fatalf("linkLess(%s %q, %s %q) = %v, want %v", ta.Name, da, tb.Name, db, got, want)
 		}
 	})
+}
+
+// A large index across several chunks, through deletions that move
+// entries between chunks, a clear that keeps its table and a second fill
+// that takes it, holds what the list holds, in the same order.
+func TestLargeLinkIndexAcrossChunks(t *testing.T) {
+	const n = 3*linkChunkLen - 100
+	mem := newLinkMem()
+	var x linkIndex
+	var want []link
+	mk := func(i int) link {
+		typ, desc := TypeUser, "k"+strconv.Itoa(i)
+		if i%100 == 0 {
+			typ = TypeKeyring
+		}
+		return mkLink(typ, desc, &Key{typ: typ, desc: desc})
+	}
+	find := func(p link) int {
+		return slices.IndexFunc(want, func(l link) bool { return l.ix == p.ix && l.desc == p.desc })
+	}
+	insert := func(l link) {
+		x.ReplaceOrInsert(l, &mem)
+		want = append(want, l)
+		if len(want) <= smallLinks {
+			slices.SortFunc(want, func(a, b link) int {
+				if linkLess(a, b) {
+					return -1
+				}
+				return 1
+			})
+		}
+	}
+	verify := func(phase string) {
+		t.Helper()
+		var got []link
+		x.Ascend(func(l link) bool { got = append(got, l); return true })
+		require.Equal(t, want, got, phase)
+		require.NoError(t, x.big.check(), phase)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for round := range 2 {
+		want = nil
+		for i := range n {
+			insert(mk(i))
+		}
+		verify(fmt.Sprintf("round %d: filled", round))
+		for range 2 * linkChunkLen {
+			l := mk(r.IntN(n))
+			_, ok := x.Delete(l)
+			if i := find(l); i >= 0 {
+				require.True(t, ok, "Delete(%s)", l.desc)
+				want[i] = want[len(want)-1]
+				want = want[:len(want)-1]
+			} else {
+				require.False(t, ok, "Delete(%s) of an absent entry", l.desc)
+			}
+		}
+		verify(fmt.Sprintf("round %d: after deletions", round))
+		for i := n; i < n+linkChunkLen; i++ {
+			insert(mk(i))
+		}
+		verify(fmt.Sprintf("round %d: refilled", round))
+		x.Clear(&mem)
+		require.Equal(t, 0, x.Len())
+		require.Len(t, mem.tables, 1, "round %d: the cleared index's table is kept", round)
+	}
 }

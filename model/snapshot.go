@@ -8,8 +8,6 @@ import (
 	"math"
 	"sort"
 	"time"
-
-	"github.com/google/btree"
 )
 
 // SnapshotFormat is the format field of every snapshot; SnapshotVersion is
@@ -105,7 +103,10 @@ type (
 		Auth      *snapAuth `json:"auth,omitempty"`
 	}
 	snapRing struct {
-		Links    []Serial      `json:"links,omitempty"`
+		Links []Serial `json:"links,omitempty"`
+		// Large is set for an index kept as a hash table (linkIndex),
+		// whose order is the one its entries came in, however few.
+		Large    bool          `json:"large,omitempty"`
 		Restrict *snapRestrict `json:"restrict,omitempty"`
 		NS       int           `json:"ns"`
 	}
@@ -260,7 +261,7 @@ func (s *State) MarshalSnapshot(names map[*Cred]string) ([]byte, error) {
 			Expiry: k.expiry, Payload: k.payload, DataLen: int(k.datalen), QuotaLen: int(k.quotalen),
 			User: k.user.uid}
 		if k.ring != nil {
-			r := &snapRing{NS: -1, Links: s.KeyringSerials(k)}
+			r := &snapRing{NS: -1, Links: s.KeyringSerials(k), Large: k.ring.links.big != nil}
 			if k.ring.ns != nil {
 				r.NS = nsIndex[k.ring.ns]
 			}
@@ -348,13 +349,13 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 	serials := newSerialIndex(cfg.Seed)
 	serials.next = snap.Serials
 	s := &State{
-		cfg:      cfg,
-		now:      snap.Now,
-		serials:  serials,
-		users:    make(map[UID]*UserRecord),
-		creds:    make(map[*Cred]struct{}),
-		freelist: btree.NewFreeListG[link](linkNodesKept),
-		gcAt:     snap.GCAt,
+		cfg:     cfg,
+		now:     snap.Now,
+		serials: serials,
+		users:   make(map[UID]*UserRecord),
+		creds:   make(map[*Cred]struct{}),
+		links:   newLinkMem(),
+		gcAt:    snap.GCAt,
 	}
 
 	// Namespaces: the initial one first, parents before children.
@@ -467,12 +468,15 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 				return nil, nil, err
 			}
 			k.ring.ns = ns
+			if r.Large || len(r.Links) > smallLinks {
+				k.ring.links.MakeLarge(&s.links)
+			}
 			for _, id := range r.Links {
 				l, err := key(id)
 				if err != nil || l == nil {
 					return nil, nil, fmt.Errorf("keyring %d links missing key %d", k.serial, id)
 				}
-				if _, dup := k.ring.links.ReplaceOrInsert(mkLink(l.typ, l.desc, l), s.freelist); dup {
+				if _, dup := k.ring.links.ReplaceOrInsert(mkLink(l.typ, l.desc, l), &s.links); dup {
 					return nil, nil, fmt.Errorf("keyring %d links two %s keys %q", k.serial, l.typ.Name, l.desc)
 				}
 				l.linkedIn(k)

@@ -17,8 +17,8 @@ import (
 
 // busyState builds a State that uses most of what a snapshot must carry:
 // anchors, named and anonymous sessions, links, expiry, a revoked key,
-// a negative-free restricted keyring, a persistent keyring, a chown, and
-// two live credentials.
+// a negative-free restricted keyring, a large keyring, a persistent
+// keyring, a chown, and two live credentials.
 func busyState(t *testing.T, profile model.Profile) (*model.State, map[*model.Cred]string) {
 	t.Helper()
 	s := model.New(model.Config{Profile: profile, Seed: 42})
@@ -43,6 +43,28 @@ func busyState(t *testing.T, profile model.Profile) (*model.State, map[*model.Cr
 	gone := add(user, "user", "gone", "y", -3)
 	must(s.Revoke(user, int32(gone)))
 	must(s.RestrictKeyring(user, int32(ring), model.NullStr, model.NullStr))
+	// A keyring past the size of a sorted index, whose order the
+	// unlinks then change.
+	big := add(user, "keyring", "big", "", -3)
+	var first []int
+	for i := range 40 {
+		id := add(user, "user", fmt.Sprintf("k%02d", i), "v", int32(big))
+		if i < 3 {
+			first = append(first, id)
+		}
+	}
+	for _, id := range first {
+		must(s.Unlink(user, int32(id), int32(big)))
+	}
+	// And one that was large and holds few links now.
+	shrunk := add(user, "keyring", "shrunk", "", -3)
+	var ids []int
+	for i := range 40 {
+		ids = append(ids, add(user, "user", fmt.Sprintf("s%02d", i), "v", int32(shrunk)))
+	}
+	for _, id := range ids[:30] {
+		must(s.Unlink(user, int32(id), int32(shrunk)))
+	}
 	must(s.JoinSessionKeyring(root, model.Str("shared")))
 	must(s.GetPersistent(root, ^uint32(0), -3))
 	given := add(root, "user", "given", "z", -3)

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"slices"
 	"time"
-
-	"github.com/google/btree"
 )
 
 // Profile selects which kernel generation the model follows (R0).
@@ -95,10 +93,9 @@ type State struct {
 	initNS  *UserNS
 	// creds is every live credential, for the invariant checker.
 	creds map[*Cred]struct{}
-	// freelist holds the index nodes of cleared and destroyed keyrings
-	// for the btrees of keyrings that grow (linkIndex), up to
-	// linkNodesKept of them.
-	freelist *btree.FreeListG[link]
+	// links is what the indexes of cleared and destroyed keyrings leave
+	// for keyrings that grow (linkMem).
+	links linkMem
 	// shared is SetShared's setting.
 	shared bool
 	// turns is set once the State has been shared: from then on it is
@@ -160,12 +157,12 @@ func (s *State) linkChanged(k *Key) {
 func New(cfg Config) *State {
 	cfg = cfg.withDefaults()
 	s := &State{
-		cfg:      cfg,
-		now:      cfg.Start,
-		serials:  newSerialIndex(cfg.Seed),
-		users:    make(map[UID]*UserRecord),
-		creds:    make(map[*Cred]struct{}),
-		freelist: btree.NewFreeListG[link](linkNodesKept),
+		cfg:     cfg,
+		now:     cfg.Start,
+		serials: newSerialIndex(cfg.Seed),
+		users:   make(map[UID]*UserRecord),
+		creds:   make(map[*Cred]struct{}),
+		links:   newLinkMem(),
 	}
 	s.initNS = &UserNS{owner: 0, names: make(map[string]*nameList)}
 	s.userRecord(0) // root's record is static in the kernel
@@ -506,7 +503,7 @@ func (s *State) destroy(k *Key, release func(*Key)) {
 			release(l.key)
 			return true
 		})
-		k.ring.links.Clear()
+		k.ring.links.Clear(&s.links)
 		if r := k.ring.restrict; r != nil && r.chainTo != nil {
 			release(r.chainTo)
 		}
