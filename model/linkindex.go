@@ -152,14 +152,27 @@ func (b *bigLinks) replaceOrInsert(l link, fl *btree.FreeListG[link]) (link, boo
 		}
 		b.rings.ReplaceOrInsert(l)
 	}
+	// find and place, with one lookup of the hash.
 	h := b.hash(l)
-	if i, ok := b.find(l, h); ok {
+	i, taken := b.pos[h]
+	found := taken && b.at(i).ix == l.ix && b.at(i).desc == l.desc
+	if !found && len(b.more) > 0 {
+		i, found = b.more[l.indexKey()]
+	}
+	if found {
 		e := b.at(i)
 		old := *e
 		*e = l
 		return old, true
 	}
-	b.place(l, h, b.n)
+	if !taken {
+		b.pos[h] = b.n
+	} else {
+		if b.more == nil {
+			b.more = make(map[linkKey]int32)
+		}
+		b.more[l.indexKey()] = b.n
+	}
 	c := int(b.n >> linkChunkBits)
 	if c == len(b.chunks) {
 		// The first chunk grows as it fills, so that a keyring of 33

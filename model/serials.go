@@ -147,11 +147,13 @@ func (x *serialIndex) alloc() Serial {
 			}
 		}
 		n := Serial(x.perm.fwd(c))
-		if k, ok := x.other[n]; ok {
-			// A restored key holds this serial: it takes its slot.
-			delete(x.other, n)
-			x.setSlot(c, k)
-			continue
+		if len(x.other) > 0 {
+			if k, ok := x.other[n]; ok {
+				// A restored key holds this serial: it takes its slot.
+				delete(x.other, n)
+				x.setSlot(c, k)
+				continue
+			}
 		}
 		if n >= 3 {
 			return n
