@@ -33,6 +33,30 @@ type keyRef struct {
 // construction wait, the validity check and the permission check. On
 // success the caller holds a reference on ref.key and must put it.
 func (s *State) lookupUserKey(c *Cred, id int32, flags lookupFlags, need Need) (keyRef, error) {
+	if id > 0 {
+		if ref, err, ok := s.lookupKnown(c, Serial(id), need); ok {
+			if s.cfg.CheckCaches {
+				return s.checkKnown(c, id, flags, need, ref, err)
+			}
+			return ref, err
+		}
+	}
+	return s.lookupAnyKey(c, id, flags, need)
+}
+
+// checkKnown is lookupKnown's answer (ref, err) compared with the long
+// way's, which it returns (CheckCaches).
+func (s *State) checkKnown(c *Cred, id int32, flags lookupFlags, need Need, ref keyRef, err error) (keyRef, error) {
+	s.put(ref.key)
+	long, lerr := s.lookupAnyKey(c, id, flags, need)
+	if long != ref || lerr != err {
+		panic(fmt.Sprintf("model: the lookup of key %d by a cached answer gives %v, %v; the long way %v, %v", id, ref, err, long, lerr))
+	}
+	return long, lerr
+}
+
+// lookupAnyKey is lookupUserKey without its shortcut.
+func (s *State) lookupAnyKey(c *Cred, id int32, flags lookupFlags, need Need) (keyRef, error) {
 	// resolveID, inlined by hand (it is too large for the compiler).
 	var ref keyRef
 	var err error
@@ -49,6 +73,26 @@ func (s *State) lookupUserKey(c *Cred, id int32, flags lookupFlags, need Need) (
 		return keyRef{}, err
 	}
 	return ref, nil
+}
+
+// lookupKnown is lookupUserKey of serial id for a key c looked up lately
+// (lookedUpLately) that is positive and valid, the common case, in one
+// step: for such a key checkLookedUp only checks the permission, whatever
+// the flags. It reports false, having done nothing, for every other key,
+// and when explaining or mutated.
+func (s *State) lookupKnown(c *Cred, id Serial, need Need) (keyRef, error, bool) {
+	if s.trace != nil || s.cfg.Mutations != 0 {
+		return keyRef{}, nil, false
+	}
+	k, v, ok := c.poss.bySerial(s.gen, id)
+	if !ok || k.state != statePositive || k.expiry != 0 ||
+		k.flags&(flagUserConstruct|flagInvalidated|flagRevoked|flagDead) != 0 {
+		return keyRef{}, nil, false
+	}
+	if err := s.permission(c, k, v, need); err != nil {
+		return keyRef{}, err, true
+	}
+	return keyRef{s.get(k), v}, nil, true
 }
 
 // checkLookedUp is the second half of lookup_user_key(): R3.2b.
