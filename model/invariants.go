@@ -178,6 +178,9 @@ func (s *State) CheckInvariants() error {
 			return fmt.Errorf("uid %d has counts %d %d/%d with no keys", u.uid, u.nkeys, u.qnkeys, u.qnbytes)
 		}
 	}
+	if u := s.lastUser; u != nil && s.users[u.uid] != u {
+		return fmt.Errorf("the last user record given, uid %d's, is not the register's", u.uid)
+	}
 	return s.checkAcyclic()
 }
 

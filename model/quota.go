@@ -27,11 +27,15 @@ func (u *UserRecord) Keys() (nkeys, nikeys int) { return u.nkeys, u.nikeys }
 
 // userRecord is key_user_lookup(): find or create the record of uid.
 func (s *State) userRecord(uid UID) *UserRecord {
+	if u := s.lastUser; u != nil && u.uid == uid {
+		return u
+	}
 	u, ok := s.users[uid]
 	if !ok {
 		u = &UserRecord{uid: uid}
 		s.users[uid] = u
 	}
+	s.lastUser = u
 	return u
 }
 
@@ -46,6 +50,9 @@ func (s *State) UserRecord(uid UID) (*UserRecord, bool) {
 func (s *State) dropUserRecordIfUnused(u *UserRecord) {
 	if u.uid != 0 && u.nkeys == 0 && u.creds == 0 && u.uidKeyring == nil && u.sessionKeyring == nil {
 		delete(s.users, u.uid)
+		if s.lastUser == u {
+			s.lastUser = nil
+		}
 	}
 }
 

@@ -90,7 +90,10 @@ type State struct {
 	// ascendSerials walks them in serial order.
 	serials serialIndex
 	users   map[UID]*UserRecord
-	initNS  *UserNS
+	// lastUser is the record userRecord gave last, while users holds it:
+	// the keys a call makes are mostly its caller's.
+	lastUser *UserRecord
+	initNS   *UserNS
 	// creds is every live credential, for the invariant checker.
 	creds map[*Cred]struct{}
 	// links is what the indexes of cleared and destroyed keyrings leave
