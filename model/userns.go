@@ -1,7 +1,5 @@
 package model
 
-import "slices"
-
 // IDMapping is one line of a uid_map or gid_map: Count IDs starting at
 // Inside in the namespace are Outside.. in the parent namespace.
 type IDMapping struct {
@@ -185,8 +183,14 @@ func (ns *UserNS) unpublish(k *Key) {
 		return
 	}
 	k.ring.names = nil
-	if i := slices.Index(l.keys, k); i >= 0 {
-		l.keys = slices.Delete(l.keys, i, i+1)
+	keys := l.keys
+	for i, x := range keys {
+		if x == k {
+			copy(keys[i:], keys[i+1:])
+			keys[len(keys)-1] = nil
+			l.keys = keys[:len(keys)-1]
+			break
+		}
 	}
 	if len(l.keys) == 0 {
 		delete(ns.names, l.name)
