@@ -95,7 +95,10 @@ const (
 // Keyctl is the key retention service's system-call surface with exactly the
 // names and signatures of golang.org/x/sys/unix, so code written against
 // x/sys moves to the emulator by swapping one value. *Thread implements it
-// for an emulated thread; Host returns the real kernel.
+// for an emulated thread; Host returns the real kernel. Like x/sys's
+// wrappers, the methods refuse a string that holds a NUL with 0 and EINVAL
+// without making the call (a String argument of Syscall ends at its NUL,
+// as in C).
 type Keyctl interface {
 	AddKey(keyType string, description string, payload []byte, ringid int) (id int, err error)
 	RequestKey(keyType string, description string, callback string, destRingid int) (id int, err error)

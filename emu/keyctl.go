@@ -13,7 +13,8 @@ import (
 // The lookups among them (read, describe, get_security, a search without
 // destination) first try the shared read path, and add_key goes to the
 // exclusive one, without building the array: their arguments reach the
-// model as the array's would (strArg, bufUBuf).
+// model as the array's would (cString, bufUBuf). Like x/sys's, a wrapper
+// given a string that holds a NUL returns 0 and EINVAL without a call.
 
 var zeroBuf = []byte{}
 
@@ -25,16 +26,27 @@ func bufArg(b []byte) Arg {
 }
 
 func (t *Thread) addKey(keyType, description string, payload []byte, ringid int) (int, error) {
+	typ, ok1 := cString(keyType)
+	desc, ok2 := cString(description)
+	if !ok1 || !ok2 {
+		return 0, sysErr(model.EINVAL)
+	}
 	// add_key(2) always takes the exclusive path; its arguments go to the
 	// model directly, as keyctlBufferShared's do.
 	return t.runExclusive(SYS_ADD_KEY, 0, func() (int, error) {
-		return t.proc.sys.m.AddKey(t.cred, strArg(keyType), strArg(description), bufUBuf(payload, len(payload)), int32(ringid))
+		return t.proc.sys.m.AddKey(t.cred, typ, desc, bufUBuf(payload, len(payload)), int32(ringid))
 	})
 }
 
 func (t *Thread) requestKey(keyType, description, callback string, destRingid int) (int, error) {
+	typ, ok1 := cString(keyType)
+	desc, ok2 := cString(description)
+	callout, ok3 := cString(callback)
+	if !ok1 || !ok2 || !ok3 {
+		return 0, sysErr(model.EINVAL)
+	}
 	if t.trace == nil && int32(destRingid) == 0 {
-		if r, err, ok := t.requestKeyShared(strArg(keyType), strArg(description), strArg(callback), 0); ok {
+		if r, err, ok := t.requestKeyShared(typ, desc, callout, 0); ok {
 			return r, err
 		}
 		// Declined (it makes a key, or must wait): not tried twice.
@@ -113,12 +125,20 @@ func (t *Thread) keyctlSetperm(id int, perm uint32) error {
 }
 
 func (t *Thread) keyctlJoinSessionKeyring(name string) (int, error) {
+	if _, ok := cString(name); !ok {
+		return 0, sysErr(model.EINVAL)
+	}
 	return t.call(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_JOIN_SESSION_KEYRING), String(name)})
 }
 
 func (t *Thread) keyctlSearch(ringid int, keyType, description string, destRingid int) (int, error) {
+	typ, ok1 := cString(keyType)
+	desc, ok2 := cString(description)
+	if !ok1 || !ok2 {
+		return 0, sysErr(model.EINVAL)
+	}
 	if t.trace == nil && int32(destRingid) == 0 {
-		if r, err, ok := t.keyctlSearchShared(int32(ringid), keyType, description); ok {
+		if r, err, ok := t.keyctlSearchShared(int32(ringid), typ, desc); ok {
 			return r, err
 		}
 		return t.callExclusive(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_SEARCH), Int(ringid), String(keyType), String(description), Int(destRingid)})
@@ -128,14 +148,14 @@ func (t *Thread) keyctlSearch(ringid int, keyType, description string, destRingi
 
 // keyctlSearchShared runs KEYCTL_SEARCH without a destination on the shared
 // read path. It reports false where runShared does.
-func (t *Thread) keyctlSearchShared(id int32, keyType, description string) (int, error, bool) {
+func (t *Thread) keyctlSearchShared(id int32, keyType, description model.UStr) (int, error, bool) {
 	s := t.proc.sys
 	s.mu.LockShard(t.tid)
 	defer s.mu.UnlockShard(t.tid)
 	if !t.mayShare(id, false) {
 		return 0, nil, false
 	}
-	r, err := s.m.Search(t.cred, id, strArg(keyType), strArg(description), 0)
+	r, err := s.m.Search(t.cred, id, keyType, description, 0)
 	if err != nil {
 		return sharedError(err)
 	}
@@ -147,6 +167,11 @@ func (t *Thread) keyctlRestrictKeyring(ringid int, keyType, restriction string) 
 	if keyType == "" {
 		_, err = t.call(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_RESTRICT_KEYRING), Int(ringid)})
 	} else {
+		_, ok1 := cString(keyType)
+		_, ok2 := cString(restriction)
+		if !ok1 || !ok2 {
+			return sysErr(model.EINVAL)
+		}
 		_, err = t.call(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_RESTRICT_KEYRING), Int(ringid), String(keyType), String(restriction)})
 	}
 	return err
@@ -179,23 +204,24 @@ func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool
 	return r, nil, true
 }
 
-// strArg is the model's view of a wrapper's string argument: what ustr
-// makes of String(s), without the argument (the string ends at a NUL).
-// Short strings, as types and most descriptions are, are scanned inline:
-// strings.IndexByte's vector loop costs more to enter than they take.
-func strArg(s string) model.UStr {
+// cString is what x/sys's BytePtrFromString makes of a wrapper's string
+// argument, as the model sees it: false when s holds a NUL, which the x/sys
+// wrappers refuse with EINVAL before making the call. Short strings, as
+// types and most descriptions are, are scanned inline: strings.IndexByte's
+// vector loop costs more to enter than they take.
+func cString(s string) (model.UStr, bool) {
 	if len(s) <= 16 {
 		for i := 0; i < len(s); i++ {
 			if s[i] == 0 {
-				return model.Str(s[:i])
+				return model.UStr{}, false
 			}
 		}
-		return model.Str(s)
+		return model.Str(s), true
 	}
-	if i := strings.IndexByte(s, 0); i >= 0 {
-		s = s[:i]
+	if strings.IndexByte(s, 0) >= 0 {
+		return model.UStr{}, false
 	}
-	return model.Str(s)
+	return model.Str(s), true
 }
 
 // bufUBuf is the model's view of a wrapper's buffer argument with length

@@ -1,6 +1,8 @@
 package emu_test
 
 import (
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/keyemu/keyemu/emu"
@@ -10,7 +12,8 @@ import (
 // The x/sys wrappers' lookups and add_key reach the model without building
 // the argument array; what they return and write must be what the same
 // call made through Syscall returns and writes. Two systems with the same seed
-// are driven alike, one through the wrappers, one through Syscall.
+// are driven alike, one through the wrappers, one through Syscall as x/sys
+// makes it: a string that holds a NUL gets 0 and EINVAL without a call.
 func TestWrapperLookupsMatchSyscall(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var threads [2][]*emu.Thread
@@ -50,6 +53,8 @@ func TestWrapperLookupsMatchSyscall(t *testing.T) {
 					var err error
 					if side == 0 {
 						r, err = th.AddKey(typ, desc, payload, id)
+					} else if hasNUL(typ, desc) {
+						r, err = 0, emu.EINVAL
 					} else {
 						p := payload
 						if len(p) == 0 {
@@ -85,6 +90,8 @@ func TestWrapperLookupsMatchSyscall(t *testing.T) {
 					th := threads[side][who]
 					if side == 0 {
 						results[side][0], errs[side] = th.KeyctlSearch(id, typ, desc, 0)
+					} else if hasNUL(typ, desc) {
+						results[side][0], errs[side] = 0, emu.EINVAL
 					} else {
 						results[side][0], errs[side] = th.Syscall(emu.SYS_KEYCTL, emu.Int(emu.KEYCTL_SEARCH), emu.Int(id), emu.String(typ), emu.String(desc), emu.Int(0))
 					}
@@ -123,6 +130,17 @@ func TestWrapperLookupsMatchSyscall(t *testing.T) {
 	})
 }
 
+// hasNUL reports whether one of strs holds a NUL, which x/sys's wrappers
+// refuse (BytePtrFromString).
+func hasNUL(strs ...string) bool {
+	for _, s := range strs {
+		if strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // A thread that has exited makes no more calls: its lookups fail ESRCH on
 // the shared path as on the exclusive one, through the wrappers and
 // through Syscall.
@@ -150,5 +168,55 @@ func TestExitedThreadLookupsFail(t *testing.T) {
 		if r, err := call(); err != emu.ESRCH {
 			t.Errorf("%s on an exited thread = %d, %v; want ESRCH", name, r, err)
 		}
+	}
+}
+
+// The x/sys wrappers refuse a string that holds a NUL with 0 and EINVAL,
+// without a call (BytePtrFromString); the emulated thread's do too, and
+// change nothing: no key under the string cut at its NUL. On Linux the
+// real wrappers (Host) answer the same.
+func TestWrappersRefuseNULStrings(t *testing.T) {
+	sys := emu.New(emu.Config{})
+	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
+	ring, err := th.AddKey("keyring", "r", nil, emu.KEY_SPEC_SESSION_KEYRING)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]func(k emu.Keyctl) (int, error){
+		"AddKey type":     func(k emu.Keyctl) (int, error) { return k.AddKey("user\x00", "a", []byte("v"), ring) },
+		"AddKey desc":     func(k emu.Keyctl) (int, error) { return k.AddKey("user", "a\x00b", []byte("v"), ring) },
+		"RequestKey type": func(k emu.Keyctl) (int, error) { return k.RequestKey("user\x00x", "a", "", 0) },
+		"RequestKey desc": func(k emu.Keyctl) (int, error) { return k.RequestKey("user", "a\x00b", "", ring) },
+		"RequestKey callout": func(k emu.Keyctl) (int, error) {
+			return k.RequestKey("user", "a", "info\x00", ring)
+		},
+		"KeyctlSearch type": func(k emu.Keyctl) (int, error) { return k.KeyctlSearch(ring, "\x00", "a", 0) },
+		"KeyctlSearch desc": func(k emu.Keyctl) (int, error) { return k.KeyctlSearch(ring, "user", "a\x00", ring) },
+		"KeyctlJoinSessionKeyring": func(k emu.Keyctl) (int, error) {
+			return k.KeyctlJoinSessionKeyring("s\x00")
+		},
+		"KeyctlRestrictKeyring type": func(k emu.Keyctl) (int, error) {
+			return 0, k.KeyctlRestrictKeyring(ring, "user\x00", "")
+		},
+		"KeyctlRestrictKeyring restriction": func(k emu.Keyctl) (int, error) {
+			return 0, k.KeyctlRestrictKeyring(ring, "keyring", "chain\x00")
+		},
+	}
+	for name, call := range calls {
+		r, err := call(th)
+		if r != 0 || err != emu.EINVAL {
+			t.Errorf("%s = %d, %v; want 0, EINVAL", name, r, err)
+		}
+		if runtime.GOOS == "linux" {
+			if hr, herr := call(emu.Host()); hr != r || herr != err {
+				t.Errorf("%s: x/sys gives %d, %v; the emulator %d, %v", name, hr, herr, r, err)
+			}
+		}
+	}
+	if n, err := th.KeyctlBuffer(emu.KEYCTL_READ, ring, nil, 0); n != 0 || err != nil {
+		t.Errorf("the keyring holds %d bytes of serials (%v); want none", n, err)
+	}
+	if _, err := th.KeyctlSearch(emu.KEY_SPEC_SESSION_KEYRING, "keyring", "s", 0); err != emu.ENOKEY {
+		t.Errorf("a session keyring \"s\" was joined: search = %v", err)
 	}
 }
