@@ -21,7 +21,7 @@ const smallLinks = 32
 // cleared, gives its table to the next one that grows, which would
 // otherwise allocate and fill a new one, a collection's work for every
 // keyring so made. A node is about 1.3 KB and a table of 16,384 entries
-// about 0.8 MB, so a State keeps at most 3 MB.
+// about 1 MB, so a State keeps at most 4 MB.
 type linkMem struct {
 	nodes  *btree.FreeListG[link]
 	tables []*bigLinks
@@ -165,14 +165,7 @@ func (b *bigLinks) replaceOrInsert(l link, fl *btree.FreeListG[link]) (link, boo
 		*e = l
 		return old, true
 	}
-	if !taken {
-		b.pos[h] = b.n
-	} else {
-		if b.more == nil {
-			b.more = make(map[linkKey]int32)
-		}
-		b.more[l.indexKey()] = b.n
-	}
+	b.place(l, h, b.n, taken)
 	c := int(b.n >> linkChunkBits)
 	if c == len(b.chunks) {
 		// The first chunk grows as it fills, so that a keyring of 33
@@ -197,9 +190,10 @@ const (
 // at returns the entry at place i.
 func (b *bigLinks) at(i int32) *link { return &b.chunks[i>>linkChunkBits][i&(linkChunkLen-1)] }
 
-// place records i as the place of l, whose hash is h.
-func (b *bigLinks) place(l link, h uint64, i int32) {
-	if _, taken := b.pos[h]; !taken {
+// place records i as the place of l, whose hash is h; taken says that
+// another entry's place is recorded under h.
+func (b *bigLinks) place(l link, h uint64, i int32, taken bool) {
+	if !taken {
 		b.pos[h] = i
 		return
 	}
@@ -231,7 +225,8 @@ func (b *bigLinks) delete(probe link) (link, bool) {
 		moved := *b.at(last)
 		hm := b.hash(moved)
 		b.unplace(moved, hm, last)
-		b.place(moved, hm, i)
+		_, taken := b.pos[hm]
+		b.place(moved, hm, i, taken)
 		*b.at(i) = moved
 	}
 	c := &b.chunks[last>>linkChunkBits]
