@@ -124,22 +124,23 @@ func (b *bigLinks) hash(l link) uint64 {
 	return (maphash.String(linkSeed, l.desc) ^ l.ix>>56*0x9e3779b97f4a7c15) & b.mask
 }
 
-// find returns the place of the entry with l's index key, whose hash is h.
-func (b *bigLinks) find(l link, h uint64) (int32, bool) {
+// find returns the place of the entry with l's index key, whose hash is h,
+// and whether it is recorded under h (else in more).
+func (b *bigLinks) find(l link, h uint64) (i int32, hashed, ok bool) {
 	if i, ok := b.pos[h]; ok {
 		if e := b.at(i); e.ix == l.ix && e.desc == l.desc {
-			return i, true
+			return i, true, true
 		}
 	}
 	if len(b.more) > 0 {
 		i, ok := b.more[l.indexKey()]
-		return i, ok
+		return i, false, ok
 	}
-	return 0, false
+	return 0, false, false
 }
 
 func (b *bigLinks) get(probe link) (link, bool) {
-	if i, ok := b.find(probe, b.hash(probe)); ok {
+	if i, _, ok := b.find(probe, b.hash(probe)); ok {
 		return *b.at(i), true
 	}
 	return link{}, false
@@ -203,30 +204,31 @@ func (b *bigLinks) place(l link, h uint64, i int32, taken bool) {
 	b.more[l.indexKey()] = i
 }
 
-// unplace forgets the place i of l, whose hash is h.
-func (b *bigLinks) unplace(l link, h uint64, i int32) {
-	if j, ok := b.pos[h]; ok && j == i {
-		delete(b.pos, h)
+// replace records i, instead of from, as the place of l, whose hash is h.
+func (b *bigLinks) replace(l link, h uint64, from, i int32) {
+	if j, ok := b.pos[h]; ok && j == from {
+		b.pos[h] = i
 		return
 	}
-	delete(b.more, l.indexKey())
+	b.more[l.indexKey()] = i
 }
 
 func (b *bigLinks) delete(probe link) (link, bool) {
 	h := b.hash(probe)
-	i, ok := b.find(probe, h)
+	i, hashed, ok := b.find(probe, h)
 	if !ok {
 		return link{}, false
 	}
 	old := *b.at(i)
-	b.unplace(old, h, i)
+	if hashed {
+		delete(b.pos, h)
+	} else {
+		delete(b.more, probe.indexKey())
+	}
 	last := b.n - 1
 	if i != last {
 		moved := *b.at(last)
-		hm := b.hash(moved)
-		b.unplace(moved, hm, last)
-		_, taken := b.pos[hm]
-		b.place(moved, hm, i, taken)
+		b.replace(moved, b.hash(moved), last, i)
 		*b.at(i) = moved
 	}
 	c := &b.chunks[last>>linkChunkBits]
@@ -436,7 +438,7 @@ func (b *bigLinks) check() error {
 	}
 	var rings []link
 	for i, l := range links {
-		if j, ok := b.find(l, b.hash(l)); !ok || j != int32(i) {
+		if j, _, ok := b.find(l, b.hash(l)); !ok || j != int32(i) {
 			return fmt.Errorf("%s is at %d, its place says %d", l.desc, i, j)
 		}
 		if l.key == nil || l != mkLink(l.key.typ, l.key.desc, l.key) {
