@@ -60,3 +60,36 @@ func TestLookedUpLatelyEnds(t *testing.T) {
 		t.Fatalf("read of a key no longer possessed = %v, want EACCES", err)
 	}
 }
+
+// The possession cache keeps the answers that took a search (a keyring's)
+// while answers about other keys come and go, and gives way to them only
+// when every answer it holds took a search, one place at a time.
+func TestPossessionCacheKeepsSearchedAnswers(t *testing.T) {
+	keyring := func() *Key { return &Key{typ: TypeKeyring, lgen: 1} }
+	user := func() *Key { return &Key{typ: TypeUser, lgen: 1} }
+	var p possCache
+	ring := keyring()
+	p.put(1, ring, true)
+	for range 10 {
+		p.put(1, user(), false)
+	}
+	if v, ok := p.get(1, ring); !ok || !v {
+		t.Fatalf("the keyring's answer is %v, %v after ten other keys; want true, true", v, ok)
+	}
+	rings := []*Key{keyring(), keyring(), keyring(), keyring()}
+	for _, r := range rings {
+		p.put(1, r, true)
+	}
+	for range 10 {
+		p.put(1, user(), false)
+	}
+	kept := 0
+	for _, r := range append(rings, ring) {
+		if _, ok := p.get(1, r); ok {
+			kept++
+		}
+	}
+	if kept != 3 {
+		t.Fatalf("%d keyrings' answers kept after ten other keys; want 3 (one place for the others)", kept)
+	}
+}

@@ -371,7 +371,10 @@ func (s *State) searchPossessed(c *Cred, k *Key) bool {
 }
 
 // possCache holds possessed() answers computed under one State.gen, for up
-// to len(keys) keys, the oldest replaced first.
+// to len(keys) keys, the oldest replaced first, but that a keyring's or an
+// authorisation key's answer, which took a search, gives way to another
+// key's, which took a look at the keyrings that link it: a thread that
+// reads many keys of one keyring keeps the keyring's answer.
 // An answer for a key also ends when the key's own links change (its lgen).
 type possCache struct {
 	gen   uint64
@@ -380,6 +383,8 @@ type possCache struct {
 	vals  [4]bool
 	lgens [4]uint32
 	keys  [4]*Key
+	// searched has bit i set when keys[i]'s answer took a search.
+	searched uint8
 }
 
 func (p *possCache) get(gen uint64, k *Key) (bool, bool) {
@@ -421,9 +426,22 @@ func (p *possCache) put(gen uint64, k *Key, v bool) {
 			return
 		}
 	}
-	p.keys[p.next], p.vals[p.next], p.lgens[p.next] = k, v, k.lgen
-	p.next = (p.next + 1) % uint8(len(p.keys))
+	i := p.next
 	if p.n < uint8(len(p.keys)) {
 		p.n++
+	} else {
+		for j := range uint8(len(p.keys)) {
+			if c := (p.next + j) % uint8(len(p.keys)); p.searched&(1<<c) == 0 {
+				i = c
+				break
+			}
+		}
 	}
+	p.keys[i], p.vals[i], p.lgens[i] = k, v, k.lgen
+	if k.isKeyring() || k.typ == TypeAuth {
+		p.searched |= 1 << i
+	} else {
+		p.searched &^= 1 << i
+	}
+	p.next = (i + 1) % uint8(len(p.keys))
 }
