@@ -20,20 +20,6 @@ type world struct {
 	serials []int
 }
 
-// warm creates every anchor keyring of every live thread, so that a failed
-// call has no legitimate side effect left to make (R2.5b, R3.3, R3.4).
-func (w *world) warm(t *rapid.T) {
-	for _, p := range w.procs {
-		for _, th := range p.Threads() {
-			for _, id := range []int{KEY_SPEC_THREAD_KEYRING, KEY_SPEC_PROCESS_KEYRING, KEY_SPEC_SESSION_KEYRING, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING} {
-				if r, err := th.KeyctlGetKeyringID(id, true); err == nil {
-					w.remember(r)
-				}
-			}
-		}
-	}
-}
-
 func (w *world) remember(serial int) {
 	if serial > 2 && !slices.Contains(w.serials, serial) {
 		w.serials = append(w.serials, serial)
@@ -116,7 +102,7 @@ func (w *world) liveThreads(t *rapid.T) []*Thread {
 		uid := rapid.SampledFrom([]uint32{0, 1000, 1001}).Draw(t, "spawn")
 		p := w.sys.NewProcess(Creds{UID: uid, GID: uid})
 		w.procs = append(w.procs, p)
-		w.warm(t)
+		w.warmAll()
 		out = p.Threads()
 	}
 	return out
@@ -148,7 +134,7 @@ func TestPropertyInvariants(t *testing.T) {
 			w.sys.NewProcess(Creds{UID: 1001, GID: 1001, Groups: []uint32{1000}}),
 			w.sys.NewProcess(Creds{UID: 0, GID: 0}),
 		}
-		w.warm(t)
+		w.warmAll()
 		w.check(t)
 		t.Repeat(map[string]func(*rapid.T){
 			"syscall": func(t *rapid.T) {
@@ -159,7 +145,7 @@ func TestPropertyInvariants(t *testing.T) {
 				// before the call can fail on another argument, as the
 				// kernel's do: anchors are made first, so that a failed
 				// call must leave everything as it was.
-				w.warm(t)
+				w.warmAll()
 				before := w.dump()
 				nr, args, sideEffects := drawCall(t, w)
 				r, err := th.Syscall(nr, args...)
@@ -179,7 +165,7 @@ func TestPropertyInvariants(t *testing.T) {
 			"lookups": func(t *rapid.T) {
 				ths := w.liveThreads(t)
 				th := rapid.SampledFrom(ths).Draw(t, "thread")
-				w.warm(t)
+				w.warmAll()
 				before := w.dump()
 				for range rapid.IntRange(1, 8).Draw(t, "lookups") {
 					id := drawID(t, w, "id")
@@ -223,7 +209,7 @@ func TestPropertyInvariants(t *testing.T) {
 					w.sys.Advance(time.Duration(rapid.IntRange(1, 400).Draw(t, "seconds")) * time.Second)
 				}
 				w.check(t)
-				w.warm(t)
+				w.warmAll()
 				w.check(t)
 			},
 		})
