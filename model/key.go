@@ -163,6 +163,17 @@ func (k *Key) soleParent() (*Key, bool) {
 // isType reports whether the entry is indexed under typ.
 func (l link) isType(typ *KeyType) bool { return uint8(l.ix>>56) == typ.order }
 
+// linkCmp is linkLess as a three-way comparison, for slices.SortFunc.
+func linkCmp(a, b link) int {
+	switch {
+	case linkLess(a, b):
+		return -1
+	case linkLess(b, a):
+		return 1
+	}
+	return 0
+}
+
 // linkLess orders a keyring's index by type, then description: ix orders
 // as (type, description) does, zero padding sorting a description before
 // every longer one it begins, and equal ix leaves the descriptions to

@@ -246,7 +246,7 @@ func (s *State) clearLinks(ring *Key) {
 			return true
 		})
 		s.changed()
-		ring.ring.links.Clear(&s.links)
+		ring.ring.links.Clear()
 	}
 	_ = s.payloadReserve(ring, 0)
 	for _, k := range keys {

@@ -13,60 +13,50 @@ import (
 // it the index is a hash table (bigLinks).
 const smallLinks = 32
 
-// linkMem is what a State keeps of the indexes of cleared and destroyed
-// keyrings for the next ones that grow (State.links): btree nodes of
-// keyring entries, up to linkNodesKept of them (the btree package keeps
-// 32 by default), and the emptied hash tables of up to tablesKept large
-// indexes of at most tableEntriesKept entries. A keyring of 10,000 links,
-// cleared, gives its table to the next one that grows, which would
-// otherwise allocate and fill a new one, a collection's work for every
-// keyring so made. A node is about 1.3 KB and a table of 16,384 entries
-// about 1 MB, so a State keeps at most 4 MB.
+// linkMem is what a State keeps for the indexes of keyrings that grow
+// (State.links): the btree nodes of cleared and destroyed indexes' keyring
+// entries, up to linkNodesKept of them (the btree package keeps 32 by
+// default; a node is about 1.3 KB), and the mask of the hash tables made.
 type linkMem struct {
-	nodes  *btree.FreeListG[link]
-	tables []*bigLinks
+	nodes *btree.FreeListG[link]
 	// hashMask is the mask of the tables made (bigLinks.mask).
 	hashMask uint64
 }
 
-const (
-	linkNodesKept    = 1024
-	tablesKept       = 2
-	tableEntriesKept = 1 << 14
-)
-
-// table returns an empty large index, one kept if there is one.
-func (m *linkMem) table() *bigLinks {
-	if n := len(m.tables); n > 0 {
-		b := m.tables[n-1]
-		m.tables[n-1] = nil
-		m.tables = m.tables[:n-1]
-		return b
-	}
-	return &bigLinks{pos: make(map[uint64]int32, 2*smallLinks), mask: m.hashMask}
-}
+const linkNodesKept = 1024
 
 func newLinkMem() linkMem {
 	return linkMem{nodes: btree.NewFreeListG[link](linkNodesKept), hashMask: ^uint64(0)}
 }
+
+// tableEntriesKept bounds the room of the emptied table an index keeps
+// for its next growth (linkIndex.idle): about 1 MB.
+const tableEntriesKept = 1 << 14
 
 // linkIndex is a keyring's index by (type, description) (R1.3). Most
 // keyrings hold a few links: up to smallLinks of them are kept in a slice
 // sorted by (type, description), searched with inline comparisons (the
 // kernel's assoc_array likewise keeps 16 slots in a leaf before it grows
 // nodes). A keyring that grows past that moves to a hash table (bigLinks),
-// as the kernel's index is a hash tree, and stays there until the index
-// is cleared. The zero value is empty. It must not change while being
-// walked.
+// as the kernel's index is a hash tree, and back to a sorted slice when it
+// holds smallLinks entries or fewer again. The zero value is empty. It
+// must not change while being walked.
 //
 // The order of a walk (Ascend) is the index order: (type, description)
 // in a small index; in a large one, the order the entries came in, an
 // entry removed giving its place to the last one. The kernel's order is a
-// hash's, random per boot (R1.13); keyemu's is a function of the calls
-// made, so that runs repeat.
+// hash's, random per boot (R1.13); keyemu's is a function of the entries
+// and, past smallLinks, of the order of the calls that made them, so that
+// runs repeat, and a call that fails leaves it as it was.
 type linkIndex struct {
 	small []link
 	big   *bigLinks
+	// idle is the emptied table of a large index that was cleared or
+	// shrank back, kept for the keyring's next growth, if its room is at
+	// most tableEntriesKept: a keyring cleared and filled again, as
+	// caches are, then allocates nothing, and leaves the Go collector
+	// idle.
+	idle *bigLinks
 	// seen has linkBit(e) set for every entry e of small: a probe whose
 	// bit is clear is not there, without a search. Most searches ask
 	// keyrings that do not hold what they seek (every keyring a miss
@@ -121,7 +111,7 @@ func (l link) indexKey() linkKey { return linkKey{l.ix, l.desc} }
 var linkSeed = maphash.MakeSeed()
 
 func (b *bigLinks) hash(l link) uint64 {
-	return (maphash.String(linkSeed, l.desc) ^ l.ix>>56*0x9e3779b97f4a7c15) & b.mask
+	return (maphash.String(linkSeed, l.desc) ^ (l.ix>>56)*0x9e3779b97f4a7c15) & b.mask
 }
 
 // find returns the place of the entry with l's index key, whose hash is h,
@@ -176,6 +166,9 @@ func (b *bigLinks) replaceOrInsert(l link, fl *btree.FreeListG[link]) (link, boo
 			size = 2 * smallLinks
 		}
 		b.chunks = append(b.chunks, make([]link, 0, size))
+	}
+	if ch := b.chunks[c]; len(ch) == cap(ch) {
+		b.chunks[c] = append(make([]link, 0, min(2*cap(ch), linkChunkLen)), ch...)
 	}
 	b.chunks[c] = append(b.chunks[c], l)
 	b.n++
@@ -312,7 +305,10 @@ func (x *linkIndex) ReplaceOrInsert(l link, m *linkMem) (link, bool) {
 		return old, true
 	}
 	if len(x.small) == smallLinks {
-		b := m.table()
+		b := x.idle
+		if b == nil {
+			b = &bigLinks{pos: make(map[uint64]int32, 2*smallLinks), mask: m.hashMask}
+		}
 		for _, e := range x.small {
 			b.replaceOrInsert(e, m.nodes)
 		}
@@ -329,18 +325,26 @@ func (x *linkIndex) ReplaceOrInsert(l link, m *linkMem) (link, bool) {
 
 // MakeLarge makes the empty index x large: the entries then entered keep
 // the order they come in, as a large index's do, even the first
-// smallLinks of them. A snapshot's large index is restored so, in the
-// order it was saved in.
+// smallLinks of them. A snapshot's keyring of more than smallLinks links
+// is restored so, in the order it was saved in.
 func (x *linkIndex) MakeLarge(m *linkMem) {
 	if x.Len() == 0 && x.big == nil {
-		*x = linkIndex{big: m.table()}
+		b := x.idle
+		if b == nil {
+			b = &bigLinks{pos: make(map[uint64]int32, 2*smallLinks), mask: m.hashMask}
+		}
+		*x = linkIndex{big: b}
 	}
 }
 
 // Delete removes the entry with probe's index key and returns it.
 func (x *linkIndex) Delete(probe link) (link, bool) {
-	if x.big != nil {
-		return x.big.delete(probe)
+	if b := x.big; b != nil {
+		old, ok := b.delete(probe)
+		if ok && b.n <= smallLinks {
+			x.shrink()
+		}
+		return old, ok
 	}
 	i, ok := x.search(probe)
 	if !ok {
@@ -399,24 +403,46 @@ func (x *linkIndex) eachKeyring(fn func(link) bool) {
 	}
 }
 
-// Clear removes every entry, giving the memory of a large index to m.
-func (x *linkIndex) Clear(m *linkMem) {
+// Clear removes every entry, keeping an emptied table for the next growth
+// (idle).
+func (x *linkIndex) Clear() {
+	idle := x.idle
 	if b := x.big; b != nil {
-		if b.rings != nil {
-			b.rings.Clear(true)
-		}
-		if len(b.chunks) <= tableEntriesKept/linkChunkLen && len(m.tables) < tablesKept {
-			for i, c := range b.chunks {
-				clear(c)
-				b.chunks[i] = c[:0]
-			}
-			b.n = 0
-			clear(b.pos)
-			b.more = nil
-			m.tables = append(m.tables, b)
-		}
+		idle = b.emptied()
 	}
-	*x = linkIndex{}
+	*x = linkIndex{idle: idle}
+}
+
+// shrink moves a large index of smallLinks entries or fewer back to a
+// sorted slice.
+func (x *linkIndex) shrink() {
+	b := x.big
+	small := make([]link, 0, smallLinks)
+	for _, c := range b.chunks {
+		small = append(small, c...)
+	}
+	slices.SortFunc(small, linkCmp)
+	*x = linkIndex{small: small, idle: b.emptied()}
+	x.seen = x.seenBits()
+}
+
+// emptied empties b and returns it, or nil when its room is more than
+// tableEntriesKept, for the Go collector to take.
+func (b *bigLinks) emptied() *bigLinks {
+	if b.rings != nil {
+		b.rings.Clear(true)
+	}
+	if len(b.chunks) > tableEntriesKept/linkChunkLen {
+		return nil
+	}
+	for i, c := range b.chunks {
+		clear(c)
+		b.chunks[i] = c[:0]
+	}
+	b.n = 0
+	clear(b.pos)
+	b.more = nil
+	return b
 }
 
 // check reports how the large index b (nil: none) is inconsistent: an
@@ -448,12 +474,7 @@ func (b *bigLinks) check() error {
 			rings = append(rings, l)
 		}
 	}
-	slices.SortFunc(rings, func(a, b link) int {
-		if linkLess(a, b) {
-			return -1
-		}
-		return 1
-	})
+	slices.SortFunc(rings, linkCmp)
 	var got []link
 	if b.rings != nil {
 		b.rings.Ascend(func(l link) bool { got = append(got, l); return true })

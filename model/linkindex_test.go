@@ -7,16 +7,18 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 )
 
-// The index, across its move from sorted slice to hash table and its
+// The index, across its moves between sorted slice and hash table and its
 // clearing, holds what a list of the same entries holds, in the same
 // order: (type, description) order while small; once large, the order
-// the entries came in, a deleted entry's place taken by the last one. Its
-// keyring entries come in (type, description) order either way. With
-// hashes cut to 2 bits, most entries of a large index collide.
+// the entries came in, a deleted entry's place taken by the last one,
+// until it holds smallLinks entries or fewer again. Its keyring entries
+// come in (type, description) order either way. With hashes cut to 2
+// bits, most entries of a large index collide.
 func TestLinkIndexMatchesList(t *testing.T) {
 	for _, mask := range []uint64{^uint64(0), 3} {
 		t.Run(fmt.Sprintf("mask=%#x", mask), func(t *testing.T) { testLinkIndexMatchesList(t, mask) })
@@ -27,14 +29,7 @@ func testLinkIndexMatchesList(t *testing.T, mask uint64) {
 	mem := newLinkMem()
 	mem.hashMask = mask
 	types := []*KeyType{TypeUser, TypeKeyring, TypeLogon}
-	sortLinks := func(l []link) {
-		slices.SortFunc(l, func(a, b link) int {
-			if linkLess(a, b) {
-				return -1
-			}
-			return 1
-		})
-	}
+	sortLinks := func(l []link) { slices.SortFunc(l, linkCmp) }
 	rapid.Check(t, func(t *rapid.T) {
 		var x linkIndex
 		var want []link
@@ -85,6 +80,10 @@ func testLinkIndexMatchesList(t *testing.T, mask uint64) {
 					if big {
 						want[i] = want[len(want)-1]
 						want = want[:len(want)-1]
+						if len(want) <= smallLinks {
+							big = false
+							sortLinks(want)
+						}
 					} else {
 						want = slices.Delete(want, i, i+1)
 					}
@@ -99,7 +98,7 @@ func testLinkIndexMatchesList(t *testing.T, mask uint64) {
 				}
 			default:
 				if rapid.IntRange(0, 9).Draw(t, "clear") == 0 {
-					x.Clear(&mem)
+					x.Clear()
 					want, big = nil, false
 				}
 			}
@@ -150,8 +149,8 @@ func TestLinkOrderIsTypeThenDescription(t *testing.T) {
 }
 
 // A large index across several chunks, through deletions that move
-// entries between chunks, a clear that keeps its table and a second fill
-// that takes it, holds what the list holds, in the same order.
+// entries between chunks, a clear that keeps its table and growth into
+// it, holds what the list holds, in the same order.
 func TestLargeLinkIndexAcrossChunks(t *testing.T) {
 	const n = 3*linkChunkLen - 100
 	mem := newLinkMem()
@@ -171,12 +170,7 @@ func TestLargeLinkIndexAcrossChunks(t *testing.T) {
 		x.ReplaceOrInsert(l, &mem)
 		want = append(want, l)
 		if len(want) <= smallLinks {
-			slices.SortFunc(want, func(a, b link) int {
-				if linkLess(a, b) {
-					return -1
-				}
-				return 1
-			})
+			slices.SortFunc(want, linkCmp)
 		}
 	}
 	verify := func(phase string) {
@@ -209,8 +203,36 @@ func TestLargeLinkIndexAcrossChunks(t *testing.T) {
 			insert(mk(i))
 		}
 		verify(fmt.Sprintf("round %d: refilled", round))
-		x.Clear(&mem)
+		table := x.big
+		x.Clear()
 		require.Equal(t, 0, x.Len())
-		require.Len(t, mem.tables, 1, "round %d: the cleared index's table is kept", round)
+		require.Same(t, table, x.idle, "round %d: the cleared index keeps its table", round)
+		want = nil
+		insert(mk(0))
+		for i := 1; i <= smallLinks; i++ {
+			insert(mk(i))
+		}
+		require.Same(t, table, x.big, "round %d: the index grows into its kept table", round)
+		verify(fmt.Sprintf("round %d: grown again", round))
+		x.Clear()
 	}
+}
+
+// An add_key into a keyring of smallLinks links enters the new key's entry
+// before the key is made, which makes the index a hash table; when the
+// call then fails (EDQUOT), the keyring's index is the sorted slice it
+// was, and a read gives the same order: a failed call changes nothing.
+func TestFailedAddKeyKeepsTheIndex(t *testing.T) {
+	s := New(Config{Seed: 17, MaxKeys: smallLinks + 2, MaxBytes: 1 << 20})
+	c := s.NewCred(1000, 1000, nil, s.InitNS())
+	ring := emptyKeyring(t, s, c)
+	fillKeyring(t, s, c, ring, smallLinks)
+	k, ok := s.KeyBySerial(Serial(ring))
+	require.True(t, ok)
+	before := s.KeyringSerials(k)
+	_, err := s.AddKey(c, Str("user"), Str("one-too-many"), Buf([]byte("v")), int32(ring))
+	require.Equal(t, EDQUOT, err)
+	assert.Nil(t, k.ring.links.big, "the index is a table after a failed add_key")
+	assert.Equal(t, before, s.KeyringSerials(k), "the keyring's order")
+	require.NoError(t, s.CheckInvariants())
 }

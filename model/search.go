@@ -371,10 +371,10 @@ func (s *State) searchPossessed(c *Cred, k *Key) bool {
 }
 
 // possCache holds possessed() answers computed under one State.gen, for up
-// to len(keys) keys, the oldest replaced first, but that a keyring's or an
-// authorisation key's answer, which took a search, gives way to another
-// key's, which took a look at the keyrings that link it: a thread that
-// reads many keys of one keyring keeps the keyring's answer.
+// to len(keys) keys, replaced in turn, except that an answer which took a
+// search (a keyring's or an authorisation key's) is passed over while one
+// that took only a look at the keyrings linking its key can go: a thread
+// that reads many keys of one keyring keeps the keyring's answer.
 // An answer for a key also ends when the key's own links change (its lgen).
 type possCache struct {
 	gen   uint64

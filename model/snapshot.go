@@ -103,10 +103,7 @@ type (
 		Auth      *snapAuth `json:"auth,omitempty"`
 	}
 	snapRing struct {
-		Links []Serial `json:"links,omitempty"`
-		// Large is set for an index kept as a hash table (linkIndex),
-		// whose order is the one its entries came in, however few.
-		Large    bool          `json:"large,omitempty"`
+		Links    []Serial      `json:"links,omitempty"`
 		Restrict *snapRestrict `json:"restrict,omitempty"`
 		NS       int           `json:"ns"`
 	}
@@ -261,7 +258,7 @@ func (s *State) MarshalSnapshot(names map[*Cred]string) ([]byte, error) {
 			Expiry: k.expiry, Payload: k.payload, DataLen: int(k.datalen), QuotaLen: int(k.quotalen),
 			User: k.user.uid}
 		if k.ring != nil {
-			r := &snapRing{NS: -1, Links: s.KeyringSerials(k), Large: k.ring.links.big != nil}
+			r := &snapRing{NS: -1, Links: s.KeyringSerials(k)}
 			if k.ring.ns != nil {
 				r.NS = nsIndex[k.ring.ns]
 			}
@@ -468,7 +465,7 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 				return nil, nil, err
 			}
 			k.ring.ns = ns
-			if r.Large || len(r.Links) > smallLinks {
+			if len(r.Links) > smallLinks {
 				k.ring.links.MakeLarge(&s.links)
 			}
 			for _, id := range r.Links {

@@ -506,7 +506,7 @@ func (s *State) destroy(k *Key, release func(*Key)) {
 			release(l.key)
 			return true
 		})
-		k.ring.links.Clear(&s.links)
+		k.ring.links.Clear()
 		if r := k.ring.restrict; r != nil && r.chainTo != nil {
 			release(r.chainTo)
 		}
