@@ -305,10 +305,7 @@ func (x *linkIndex) ReplaceOrInsert(l link, m *linkMem) (link, bool) {
 		return old, true
 	}
 	if len(x.small) == smallLinks {
-		b := x.idle
-		if b == nil {
-			b = &bigLinks{pos: make(map[uint64]int32, 2*smallLinks), mask: m.hashMask}
-		}
+		b := x.table(m)
 		for _, e := range x.small {
 			b.replaceOrInsert(e, m.nodes)
 		}
@@ -323,16 +320,21 @@ func (x *linkIndex) ReplaceOrInsert(l link, m *linkMem) (link, bool) {
 	return link{}, false
 }
 
+// table returns the table x grows into: its idle one, or a new one.
+func (x *linkIndex) table(m *linkMem) *bigLinks {
+	if x.idle != nil {
+		return x.idle
+	}
+	return &bigLinks{pos: make(map[uint64]int32, 2*smallLinks), mask: m.hashMask}
+}
+
 // MakeLarge makes the empty index x large: the entries then entered keep
 // the order they come in, as a large index's do, even the first
 // smallLinks of them. A snapshot's keyring of more than smallLinks links
 // is restored so, in the order it was saved in.
 func (x *linkIndex) MakeLarge(m *linkMem) {
 	if x.Len() == 0 && x.big == nil {
-		b := x.idle
-		if b == nil {
-			b = &bigLinks{pos: make(map[uint64]int32, 2*smallLinks), mask: m.hashMask}
-		}
+		b := x.table(m)
 		*x = linkIndex{big: b}
 	}
 }
