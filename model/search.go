@@ -296,7 +296,7 @@ func (s *State) possessed(c *Cred, k *Key) bool {
 		return v
 	}
 	var v bool
-	if k.isKeyring() || k.typ == TypeAuth {
+	if k.possessedBySearch() {
 		v = s.searchPossessed(c, k)
 	} else {
 		v = s.reachPossessed(c, k)
@@ -307,6 +307,11 @@ func (s *State) possessed(c *Cred, k *Key) bool {
 	c.poss.put(s.gen, k, v)
 	return v
 }
+
+// possessedBySearch reports whether possessed() searches for k: a keyring
+// or an authorisation key. Another key's possession is a look at the
+// keyrings that link it (reachPossessed).
+func (k *Key) possessedBySearch() bool { return k.isKeyring() || k.typ == TypeAuth }
 
 // reachPossessed is possessed() for a key that is neither a keyring nor an
 // authorisation key. Which keyrings the possession search enters does not
@@ -438,7 +443,7 @@ func (p *possCache) put(gen uint64, k *Key, v bool) {
 		}
 	}
 	p.keys[i], p.vals[i], p.lgens[i] = k, v, k.lgen
-	if k.isKeyring() || k.typ == TypeAuth {
+	if k.possessedBySearch() {
 		p.searched |= 1 << i
 	} else {
 		p.searched &^= 1 << i
