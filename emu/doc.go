@@ -54,8 +54,12 @@
 // under, and gives it again without taking the lock while the count is
 // unchanged (an atomic load; the answers are immutable and published
 // through atomic pointers). A call that meets a writer still inside is
-// ordered before it. Config.CheckCaches turns this off and compares each
-// new answer with the kept one instead.
+// ordered before it. It also keeps its last few answers of KEYCTL_SEARCH
+// and request_key(2) without a destination keyring, by arguments, under the
+// same count, and gives one again with only its shard held: a search's
+// answer is a function of the arguments, the thread and what the lock
+// guards. Config.CheckCaches turns both off and compares each new answer
+// with the kept one instead.
 //
 // Lock order: System.mu's shards in index order. No other lock is taken
 // while one is held, and request-key handlers run with none held.

@@ -46,7 +46,7 @@ func (t *Thread) requestKey(keyType, description, callback string, destRingid in
 		return 0, sysErr(model.EINVAL)
 	}
 	if t.trace == nil && int32(destRingid) == 0 {
-		if r, err, ok := t.requestKeyShared(typ, desc, callout, 0); ok {
+		if r, err, ok := t.requestKeyShared(&typ, &desc, &callout); ok {
 			return r, err
 		}
 		// Declined (it makes a key, or must wait): not tried twice.
@@ -58,22 +58,30 @@ func (t *Thread) requestKey(keyType, description, callback string, destRingid in
 // requestKeyShared runs request_key(2) with no destination (dest 0) on the
 // shared read path: a search that creates, links and waits for nothing. It
 // reports false where runShared does, and where the call would make a key
-// (a callout and nothing found), which goes to the exclusive path.
-func (t *Thread) requestKeyShared(keyType, description, callout model.UStr, dest int32) (int, error, bool) {
+// (a callout and nothing found), which goes to the exclusive path. A kept
+// answer (keptLookup) stands for everything mayShare asks: whether the call
+// could share was settled under the same count of writers.
+func (t *Thread) requestKeyShared(keyType, description, callout *model.UStr) (int, error, bool) {
 	s := t.proc.sys
 	s.mu.LockShard(t.tid)
 	defer s.mu.UnlockShard(t.tid)
+	if r, err, ok := t.keptLookup(SYS_REQUEST_KEY, 0, keyType, description, callout); ok {
+		return r, err, true
+	}
 	if !t.mayShare(0, false) {
 		return 0, nil, false
 	}
-	r, err, ok := s.m.RequestKeyShared(t.cred, keyType, description, callout, dest)
+	r, err, ok := s.m.RequestKeyShared(t.cred, *keyType, *description, *callout, 0)
 	if !ok {
 		return 0, nil, false
 	}
 	if err != nil {
-		return sharedError(err)
+		if r, err, ok = sharedError(err); !ok {
+			return 0, nil, false
+		}
 	}
-	return r, nil, true
+	t.keepLookup(SYS_REQUEST_KEY, 0, keyType, description, callout, r, err)
+	return r, err, true
 }
 
 func (t *Thread) keyctlInt(cmd, arg2, arg3, arg4, arg5 int) (int, error) {
@@ -138,7 +146,7 @@ func (t *Thread) keyctlSearch(ringid int, keyType, description string, destRingi
 		return 0, sysErr(model.EINVAL)
 	}
 	if t.trace == nil && int32(destRingid) == 0 {
-		if r, err, ok := t.keyctlSearchShared(int32(ringid), typ, desc); ok {
+		if r, err, ok := t.keyctlSearchShared(int32(ringid), &typ, &desc); ok {
 			return r, err
 		}
 		return t.callExclusive(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_SEARCH), Int(ringid), String(keyType), String(description), Int(destRingid)})
@@ -147,19 +155,27 @@ func (t *Thread) keyctlSearch(ringid int, keyType, description string, destRingi
 }
 
 // keyctlSearchShared runs KEYCTL_SEARCH without a destination on the shared
-// read path. It reports false where runShared does.
-func (t *Thread) keyctlSearchShared(id int32, keyType, description model.UStr) (int, error, bool) {
+// read path. It reports false where runShared does; a kept answer stands
+// for mayShare's, as in requestKeyShared.
+func (t *Thread) keyctlSearchShared(id int32, keyType, description *model.UStr) (int, error, bool) {
 	s := t.proc.sys
 	s.mu.LockShard(t.tid)
 	defer s.mu.UnlockShard(t.tid)
+	if r, err, ok := t.keptLookup(SYS_KEYCTL, id, keyType, description, &model.NullStr); ok {
+		return r, err, true
+	}
 	if !t.mayShare(id, false) {
 		return 0, nil, false
 	}
-	r, err := s.m.Search(t.cred, id, keyType, description, 0)
+	r, err := s.m.Search(t.cred, id, *keyType, *description, 0)
 	if err != nil {
-		return sharedError(err)
+		var ok bool
+		if r, err, ok = sharedError(err); !ok {
+			return 0, nil, false
+		}
 	}
-	return r, nil, true
+	t.keepLookup(SYS_KEYCTL, id, keyType, description, &model.NullStr, r, err)
+	return r, err, true
 }
 
 func (t *Thread) keyctlRestrictKeyring(ringid int, keyType, restriction string) error {

@@ -53,6 +53,12 @@ type Thread struct {
 	// path; an answer stands while no writer has held System.mu since
 	// (sysLock.writes), and is read without the lock (call).
 	keyringIDs [8]atomic.Pointer[keyringIDAnswer]
+	// lookups holds the last answers of KEYCTL_SEARCH and request_key(2)
+	// without a destination, made on the shared read path, and nextLookup
+	// the one to replace next; t's shard of System.mu guards them
+	// (keptLookup).
+	lookups    [keptLookups]keptLookup
+	nextLookup uint8
 }
 
 // keyringIDAnswer is one answer of Thread.keyringIDs.

@@ -28,7 +28,12 @@ func toSysErr(err error) error {
 func ustr(a *Arg) model.UStr {
 	switch a.kind {
 	case argString:
-		s, _ := a.StringValue()
+		s := a.str()
+		for i := 0; i < len(s); i++ {
+			if s[i] == 0 {
+				return model.Str(s[:i])
+			}
+		}
 		return model.Str(s)
 	case argNull:
 		return model.NullStr
@@ -83,7 +88,11 @@ func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
 	if len(args) > len(a) {
 		args = args[:len(a)]
 	}
-	copy(a[:], args)
+	// Element by element: copy would call typedslicecopy, which costs more
+	// than the call's lookup when it is a kept answer.
+	for i := range args {
+		a[i] = args[i]
+	}
 	return t.call(nr, &a)
 }
 
@@ -93,12 +102,23 @@ func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
 func (t *Thread) call(nr int, a *[5]Arg) (int, error) {
 	if t.trace == nil && sharedCall(nr, a) {
 		if nr == SYS_REQUEST_KEY {
-			if r, err, ok := t.requestKeyShared(ustr(&a[0]), ustr(&a[1]), ustr(&a[2]), serialArg(&a[3])); ok {
+			typ, desc, callout := ustr(&a[0]), ustr(&a[1]), ustr(&a[2])
+			if r, err, ok := t.requestKeyShared(&typ, &desc, &callout); ok {
 				return r, err
 			}
 			return t.callExclusive(nr, a)
 		}
-		if int32(a[0].IntValue()) == KEYCTL_GET_KEYRING_ID && int32(a[2].IntValue()) == 0 {
+		switch int32(a[0].IntValue()) {
+		case KEYCTL_SEARCH:
+			typ, desc := ustr(&a[2]), ustr(&a[3])
+			if r, err, ok := t.keyctlSearchShared(serialArg(&a[1]), &typ, &desc); ok {
+				return r, err
+			}
+			return t.callExclusive(nr, a)
+		case KEYCTL_GET_KEYRING_ID:
+			if int32(a[2].IntValue()) != 0 {
+				break
+			}
 			if r, err, ok := t.keptKeyringID(int32(a[1].IntValue())); ok {
 				return r, err
 			}

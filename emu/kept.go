@@ -1,0 +1,90 @@
+package emu
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/keyemu/keyemu/model"
+)
+
+// keptLookups is how many answers of lookups by name a thread keeps
+// (Thread.lookups).
+const keptLookups = 4
+
+// keptLookup is a kept answer of a lookup by name made on the shared read
+// path: KEYCTL_SEARCH without a destination (nr SYS_KEYCTL, in keyring
+// ring) or request_key(2) without one (nr SYS_REQUEST_KEY, with its callout
+// argument). The answer is a function of the arguments, of the thread and of
+// everything System.mu guards, so it stands while no writer has held the lock
+// since it was made (sysLock.writes; 0 is an empty entry, as every System
+// has had a writer before it has a thread). The argument strings are kept as
+// they came: Go strings, which nothing changes, whether the caller's own
+// (String arguments, the wrappers') or read out of a buffer argument (ustr).
+type keptLookup struct {
+	writes             uint64
+	nr                 int32
+	ring               int32
+	typ, desc, callout model.UStr
+	r                  int
+	err                error
+}
+
+// keepable reports whether a lookup's string arguments may name a kept
+// answer: the type and the description are readable strings, the callout
+// a readable string or NULL.
+func keepable(typ, desc, callout *model.UStr) bool {
+	return !typ.Null && !typ.Fault && !desc.Null && !desc.Fault && !callout.Fault
+}
+
+// sameCall reports whether e is an answer of a call with these arguments,
+// whenever it was made.
+func (e *keptLookup) sameCall(nr, ring int32, typ, desc, callout *model.UStr) bool {
+	return e.nr == nr && e.ring == ring && e.callout.Null == callout.Null &&
+		sameString(e.desc.S, desc.S) && sameString(e.typ.S, typ.S) && sameString(e.callout.S, callout.S)
+}
+
+// sameString is a == b, without a call when they are the same bytes: a
+// caller that asks again mostly passes the same string.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+}
+
+// keptLookup returns t's kept answer of the lookup, if one stands. t's shard
+// of System.mu is held. With Config.CheckCaches there is none: the caller
+// computes the answer, and keepLookup compares.
+func (t *Thread) keptLookup(nr, ring int32, typ, desc, callout *model.UStr) (int, error, bool) {
+	s := t.proc.sys
+	writes := s.mu.writes.Load()
+	for i := range t.lookups {
+		if e := &t.lookups[i]; e.writes == writes && e.sameCall(nr, ring, typ, desc, callout) {
+			if s.cfg.CheckCaches || !keepable(typ, desc, callout) {
+				break
+			}
+			return e.r, e.err, true
+		}
+	}
+	return 0, nil, false
+}
+
+// keepLookup keeps r and err as t's answer of the lookup, in place of the
+// oldest. t's shard of System.mu is held. With Config.CheckCaches it first
+// compares the answer with the one kept for the call, if that stands.
+func (t *Thread) keepLookup(nr, ring int32, typ, desc, callout *model.UStr, r int, err error) {
+	if !keepable(typ, desc, callout) {
+		return
+	}
+	s := t.proc.sys
+	writes := s.mu.writes.Load()
+	if s.cfg.CheckCaches {
+		for i := range t.lookups {
+			if e := &t.lookups[i]; e.writes == writes && e.sameCall(nr, ring, typ, desc, callout) {
+				if e.r != r || e.err != err {
+					panic(fmt.Sprintf("emu: stale answer of a lookup of %q %q: %d, %v; now %d, %v", typ.S, desc.S, e.r, e.err, r, err))
+				}
+				return
+			}
+		}
+	}
+	t.lookups[t.nextLookup] = keptLookup{writes: writes, nr: nr, ring: ring, typ: *typ, desc: *desc, callout: *callout, r: r, err: err}
+	t.nextLookup = (t.nextLookup + 1) % keptLookups
+}

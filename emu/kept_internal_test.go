@@ -1,0 +1,36 @@
+package emu
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// With Config.CheckCaches a kept answer of a lookup is never given: each
+// call searches, and an answer that differs from the one kept under the
+// same count of writers panics.
+func TestKeptLookupCheckedWithCheckCaches(t *testing.T) {
+	sys := New(Config{CheckCaches: true})
+	th := sys.NewProcess(Creds{UID: 1000, GID: 1000}).Main()
+	_, err := th.KeyctlInt(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+	require.NoError(t, err)
+	k, err := th.AddKey("user", "k", []byte("v"), KEY_SPEC_SESSION_KEYRING)
+	require.NoError(t, err)
+	got, err := th.KeyctlSearch(KEY_SPEC_SESSION_KEYRING, "user", "k", 0)
+	require.NoError(t, err)
+	require.Equal(t, k, got)
+
+	kept := 0
+	for i := range th.lookups {
+		if e := &th.lookups[i]; e.writes != 0 {
+			kept++
+			e.r = k + 1 // what a missed write would leave
+		}
+	}
+	require.Equal(t, 1, kept)
+	want := fmt.Sprintf("emu: stale answer of a lookup of \"user\" \"k\": %d, <nil>; now %d, <nil>", k+1, k)
+	require.PanicsWithValue(t, want, func() {
+		_, _ = th.KeyctlSearch(KEY_SPEC_SESSION_KEYRING, "user", "k", 0)
+	})
+}

@@ -1,0 +1,185 @@
+package emu_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/keyemu/keyemu/emu"
+)
+
+// lookupCalls are the two lookups by name a thread keeps answers of
+// (Thread.lookups): KEYCTL_SEARCH without a destination, through the
+// wrapper and through Syscall, and request_key(2) with a NULL callout.
+func lookupCalls(ring int) map[string]func(th *emu.Thread, desc string) (int, error) {
+	return map[string]func(th *emu.Thread, desc string) (int, error){
+		"KeyctlSearch": func(th *emu.Thread, desc string) (int, error) {
+			return th.KeyctlSearch(ring, "user", desc, 0)
+		},
+		"Syscall(KEYCTL_SEARCH)": func(th *emu.Thread, desc string) (int, error) {
+			return th.Syscall(emu.SYS_KEYCTL, emu.Int(emu.KEYCTL_SEARCH), emu.Int(ring), emu.String("user"), emu.String(desc), emu.Int(0))
+		},
+		"request_key": func(th *emu.Thread, desc string) (int, error) {
+			return th.Syscall(emu.SYS_REQUEST_KEY, emu.String("user"), emu.String(desc), emu.Null(), emu.Int(0))
+		},
+	}
+}
+
+// A kept answer of a search stands only while nothing has been written:
+// the thread's own writes, another process's, the clock and injected faults
+// each end it, and the next call searches again.
+func TestKeptLookupAnswersEnd(t *testing.T) {
+	for name, lookup := range lookupCalls(atS) {
+		t.Run(name, func(t *testing.T) {
+			sys := emu.New(emu.Config{})
+			th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
+			ses, err := th.KeyctlInt(emu.KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+			require.NoError(t, err)
+			find := func(want int, wantErr error) {
+				t.Helper()
+				for range 2 { // the second answer is the kept one
+					got, err := lookup(th, "k")
+					if wantErr != nil {
+						require.ErrorIs(t, err, wantErr)
+						continue
+					}
+					require.NoError(t, err)
+					require.Equal(t, want, got)
+				}
+			}
+
+			// A miss is an answer too; the thread's own add_key ends it.
+			find(0, emu.ENOKEY)
+			k, err := th.AddKey("user", "k", []byte("v"), atS)
+			require.NoError(t, err)
+			find(k, nil)
+
+			// Another process's write: root revokes the key.
+			require.NoError(t, th.KeyctlSetperm(k, 0x3f3f3f3f))
+			root := sys.NewProcess(emu.Creds{UID: 0, GID: 0}).Main()
+			_, err = root.KeyctlInt(emu.KEYCTL_REVOKE, k, 0, 0, 0)
+			require.NoError(t, err)
+			find(0, emu.EKEYREVOKED)
+
+			// The clock: a key that expires (R1.24).
+			_, err = th.KeyctlInt(emu.KEYCTL_UNLINK, k, ses, 0, 0)
+			require.NoError(t, err)
+			k2, err := th.AddKey("user", "k", []byte("v"), atS)
+			require.NoError(t, err)
+			_, err = th.KeyctlInt(emu.KEYCTL_SET_TIMEOUT, k2, 5, 0, 0)
+			require.NoError(t, err)
+			find(k2, nil)
+			sys.Advance(10 * time.Second)
+			if name == "request_key" {
+				find(0, emu.ENOKEY) // expired keys are skipped (R4.3e, D13)
+			} else {
+				find(0, emu.EKEYEXPIRED)
+			}
+
+			// Injected faults count and fail calls that had an answer.
+			k3, err := th.AddKey("user", "k", []byte("w"), atS)
+			require.NoError(t, err)
+			find(k3, nil)
+			sys.SetFaults([]emu.InjectedFault{{Syscall: emu.SYS_KEYCTL, Err: emu.EIO}, {Syscall: emu.SYS_REQUEST_KEY, Err: emu.EIO}})
+			_, err = lookup(th, "k")
+			require.ErrorIs(t, err, emu.EIO)
+			sys.SetFaults(nil)
+			find(k3, nil)
+
+			// A thread that exits has no answers.
+			other := th.Clone()
+			_, err = lookup(other, "k")
+			require.NoError(t, err)
+			other.Exit()
+			_, err = lookup(other, "k")
+			require.ErrorIs(t, err, emu.ESRCH)
+		})
+	}
+}
+
+// Answers are kept per call: another description, keyring, type or
+// callout, or another thread with other credentials, is another call.
+func TestKeptLookupAnswersPerCall(t *testing.T) {
+	sys := emu.New(emu.Config{})
+	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
+	_, err := th.KeyctlInt(emu.KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+	require.NoError(t, err)
+	ring, err := th.AddKey("keyring", "r", nil, atS)
+	require.NoError(t, err)
+	a, err := th.AddKey("user", "a", []byte("v"), ring)
+	require.NoError(t, err)
+	b, err := th.AddKey("user", "b", []byte("v"), ring)
+	require.NoError(t, err)
+	c, err := th.AddKey("logon", "svc:c", []byte("v"), atS)
+	require.NoError(t, err)
+	for range 3 {
+		for _, tc := range []struct {
+			ring      int
+			typ, desc string
+			want      int
+			wantErr   error
+		}{
+			{ring, "user", "a", a, nil},
+			{ring, "user", "b", b, nil},
+			{atS, "user", "a", a, nil},
+			{atS, "user", "b", b, nil},
+			{ring, "user", "c", 0, emu.ENOKEY},
+			{atS, "logon", "svc:c", c, nil},
+			{atS, "user", "svc:c", 0, emu.ENOKEY},
+			{ring, "logon", "svc:c", 0, emu.ENOKEY},
+		} {
+			got, err := th.KeyctlSearch(tc.ring, tc.typ, tc.desc, 0)
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, tc.wantErr, "search %d %s %q", tc.ring, tc.typ, tc.desc)
+				continue
+			}
+			require.NoError(t, err, "search %d %s %q", tc.ring, tc.typ, tc.desc)
+			require.Equal(t, tc.want, got, "search %d %s %q", tc.ring, tc.typ, tc.desc)
+		}
+	}
+
+	// A NULL callout makes a miss ENOKEY (R5.4a); an empty one is a
+	// callout, and with no /sbin/request-key the key is negated: ENOENT
+	// then, and ENOKEY from the negative key found after.
+	rk := func(callout emu.Arg) error {
+		_, err := th.Syscall(emu.SYS_REQUEST_KEY, emu.String("user"), emu.String("n"), callout, emu.Int(0))
+		return err
+	}
+	require.ErrorIs(t, rk(emu.Null()), emu.ENOKEY)
+	require.ErrorIs(t, rk(emu.Null()), emu.ENOKEY)
+	require.ErrorIs(t, rk(emu.String("")), emu.ENOENT)
+	require.ErrorIs(t, rk(emu.String("")), emu.ENOKEY)
+
+	// New credentials: root's @u is not uid 2000's.
+	root := sys.NewProcess(emu.Creds{UID: 0, GID: 0})
+	rth := root.Main()
+	mine, err := rth.AddKey("user", "mine", []byte("v"), atU)
+	require.NoError(t, err)
+	for range 2 {
+		got, err := rth.KeyctlSearch(atU, "user", "mine", 0)
+		require.NoError(t, err)
+		require.Equal(t, mine, got)
+	}
+	require.NoError(t, root.Setresuid(2000, 2000, 2000))
+	_, err = rth.KeyctlSearch(atU, "user", "mine", 0)
+	require.ErrorIs(t, err, emu.ENOKEY)
+}
+
+// A lookup answered from the thread's kept answers allocates nothing.
+func TestKeptLookupAllocatesNothing(t *testing.T) {
+	sys := emu.New(emu.Config{})
+	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
+	_, err := th.KeyctlInt(emu.KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+	require.NoError(t, err)
+	k, err := th.AddKey("user", "k", []byte("v"), atS)
+	require.NoError(t, err)
+	for name, lookup := range lookupCalls(atS) {
+		allocs := testing.AllocsPerRun(100, func() {
+			if got, err := lookup(th, "k"); err != nil || got != k {
+				t.Fatalf("%s = %d, %v; want %d", name, got, err, k)
+			}
+		})
+		require.Zero(t, allocs, name)
+	}
+}
