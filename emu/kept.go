@@ -1,6 +1,7 @@
 package emu
 
 import (
+	"bytes"
 	"fmt"
 	"unsafe"
 
@@ -87,4 +88,58 @@ func (t *Thread) keepLookup(nr, ring int32, typ, desc, callout *model.UStr, r in
 	}
 	t.lookups[t.nextLookup] = keptLookup{writes: writes, nr: nr, ring: ring, typ: *typ, desc: *desc, callout: *callout, r: r, err: err}
 	t.nextLookup = (t.nextLookup + 1) % keptLookups
+}
+
+// keptReads is how many answers of KEYCTL_READ a thread keeps
+// (Thread.reads).
+const keptReads = 2
+
+// keptRead is a kept answer of KEYCTL_READ of key id made on the shared
+// read path: the key's payload, from which the answer for a buffer of any
+// length follows (model.State.ReadKept). It stands while no writer has held
+// System.mu since it was made (sysLock.writes; 0 is an empty entry), and
+// so does the payload, which is the key's own.
+type keptRead struct {
+	writes  uint64
+	id      int32
+	payload []byte
+}
+
+// keptRead answers KEYCTL_READ of id into buf from t's kept answers, if
+// one stands, as the model would: the payload's length, the payload copied
+// only if it fits whole. t's shard of System.mu is held. With
+// Config.CheckCaches there is none.
+func (t *Thread) keptRead(id int32, buf []byte) (int, bool) {
+	s := t.proc.sys
+	writes := s.mu.writes.Load()
+	for i := range t.reads {
+		if e := &t.reads[i]; e.writes == writes && e.id == id && !s.cfg.CheckCaches {
+			size := len(e.payload)
+			if len(buf) != 0 && size <= len(buf) {
+				copy(buf, e.payload)
+			}
+			return size, true
+		}
+	}
+	return 0, false
+}
+
+// keepRead keeps payload as t's answer of KEYCTL_READ of id, in place of
+// the oldest. t's shard of System.mu is held. With Config.CheckCaches it
+// first compares it with the answer kept for id, if that stands.
+func (t *Thread) keepRead(id int32, payload []byte) {
+	s := t.proc.sys
+	writes := s.mu.writes.Load()
+	if s.cfg.CheckCaches {
+		for i := range t.reads {
+			if e := &t.reads[i]; e.writes == writes && e.id == id {
+				if !bytes.Equal(e.payload, payload) {
+					panic(fmt.Sprintf("emu: stale answer of a read of key %d: %q; now %q", id, e.payload, payload))
+				}
+				return
+			}
+		}
+	}
+	t.reads[t.nextRead] = keptRead{writes: writes, id: id, payload: payload}
+	t.nextRead = (t.nextRead + 1) % keptReads
 }

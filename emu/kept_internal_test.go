@@ -34,3 +34,27 @@ func TestKeptLookupCheckedWithCheckCaches(t *testing.T) {
 		_, _ = th.KeyctlSearch(KEY_SPEC_SESSION_KEYRING, "user", "k", 0)
 	})
 }
+
+// The same for a kept answer of KEYCTL_READ.
+func TestKeptReadCheckedWithCheckCaches(t *testing.T) {
+	sys := New(Config{CheckCaches: true})
+	th := sys.NewProcess(Creds{UID: 1000, GID: 1000}).Main()
+	_, err := th.KeyctlInt(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+	require.NoError(t, err)
+	k, err := th.AddKey("user", "k", []byte("v"), KEY_SPEC_SESSION_KEYRING)
+	require.NoError(t, err)
+	buf := make([]byte, 8)
+	_, err = th.KeyctlBuffer(KEYCTL_READ, k, buf, 0)
+	require.NoError(t, err)
+	kept := 0
+	for i := range th.reads {
+		if e := &th.reads[i]; e.writes != 0 {
+			kept++
+			e.payload = []byte("w") // what a missed write would leave
+		}
+	}
+	require.Equal(t, 1, kept)
+	require.PanicsWithValue(t, fmt.Sprintf("emu: stale answer of a read of key %d: \"w\"; now \"v\"", k), func() {
+		_, _ = th.KeyctlBuffer(KEYCTL_READ, k, buf, 0)
+	})
+}

@@ -196,11 +196,18 @@ func (t *Thread) keyctlRestrictKeyring(ringid int, keyType, restriction string) 
 // keyctlBufferShared runs keyctlBuffer's lookups (READ, DESCRIBE,
 // GET_SECURITY) on the shared read path, with the arguments keyctlLocked
 // would give the model (KEYCTL_DESCRIBE takes the length as an unsigned
-// int). It reports false where runShared does.
+// int). It reports false where runShared does. A read may be answered
+// from t's kept answers (keptRead), which stand for mayShare's, as in
+// requestKeyShared.
 func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool) {
 	s := t.proc.sys
 	s.mu.LockShard(t.tid)
 	defer s.mu.UnlockShard(t.tid)
+	if cmd == KEYCTL_READ {
+		if r, ok := t.keptRead(id, buf); ok {
+			return r, nil, true
+		}
+	}
 	if !t.mayShare(id, false) {
 		return 0, nil, false
 	}
@@ -208,7 +215,12 @@ func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool
 	var err error
 	switch cmd {
 	case KEYCTL_READ:
-		r, err = s.m.Read(t.cred, id, bufUBuf(buf, len(buf)))
+		var payload []byte
+		var keep bool
+		r, err, payload, keep = s.m.ReadKept(t.cred, id, bufUBuf(buf, len(buf)))
+		if keep {
+			t.keepRead(id, payload)
+		}
 	case KEYCTL_DESCRIBE:
 		r, err = s.m.Describe(t.cred, id, bufUBuf(buf, int(uint32(len(buf)))))
 	case KEYCTL_GET_SECURITY:

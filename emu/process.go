@@ -59,6 +59,11 @@ type Thread struct {
 	// (keptLookup).
 	lookups    [keptLookups]keptLookup
 	nextLookup uint8
+	// reads holds the last answers of KEYCTL_READ made on the shared read
+	// path, and nextRead the one to replace next; t's shard guards them
+	// (keptRead).
+	reads    [keptReads]keptRead
+	nextRead uint8
 }
 
 // keyringIDAnswer is one answer of Thread.keyringIDs.

@@ -302,41 +302,56 @@ func (s *State) Describe(c *Cred, id int32, buf UBuf) (int, error) {
 // Read is KEYCTL_READ (op 11, D15): every lookup failure is ENOKEY; Read
 // permission or possession; the payload is copied only if it fits whole.
 func (s *State) Read(c *Cred, id int32, buf UBuf) (int, error) {
+	r, err, _, _ := s.read(c, id, buf)
+	return r, err
+}
+
+// ReadKept is Read that also returns the key's payload, with true, when
+// the answer to a readable buffer of any length follows from the payload
+// alone: a successful read of a key that is neither a keyring nor an
+// authorisation key. The payload is the key's own, not a copy: it stays as
+// it is while the State is not changed.
+func (s *State) ReadKept(c *Cred, id int32, buf UBuf) (int, error, []byte, bool) {
+	return s.read(c, id, buf)
+}
+
+func (s *State) read(c *Cred, id int32, buf UBuf) (int, error, []byte, bool) {
 	ref, err := s.lookupUserKey(c, id, 0, needDeferPerm)
 	if err != nil {
 		if _, wait := err.(*WaitError); wait {
 			// lookup_user_key() waits for a key under construction
 			// (R1.17): the caller waits and repeats the call.
-			return -1, err
+			return -1, err, nil, false
 		}
-		return -1, ENOKEY
+		return -1, ENOKEY, nil, false
 	}
 	defer s.put(ref.key)
 	k := ref.key
 	if err := k.readState(); err != nil {
-		return -1, err
+		return -1, err, nil, false
 	}
 	if s.permission(c, k, ref.possessed, NeedRead) != nil && !ref.possessed {
-		return -1, EACCES
+		return -1, EACCES, nil, false
 	}
 	if !k.typ.readable {
-		return -1, EOPNOTSUPP
+		return -1, EOPNOTSUPP, nil, false
 	}
 	if err := k.validate(s.sec()); err != nil {
-		return -1, err
+		return -1, err, nil, false
 	}
 	if k.ring != nil && !buf.Null && buf.Len > 0 && buf.Len <= pageSize && buf.Len%4 != 0 {
-		return -1, EINVAL
+		return -1, EINVAL, nil, false
 	}
 	size := s.payloadSize(k)
+	plain := k.ring == nil && k.auth == nil
 	if buf.Null || buf.Len == 0 || size > buf.Len {
-		return size, nil
+		return size, nil, k.payload, plain
 	}
 	if !buf.accessible(size) {
-		return -1, EFAULT
+		return -1, EFAULT, nil, false
 	}
 	s.readPayload(k, buf.B[:size])
-	return size, nil
+	return size, nil, k.payload, plain
 }
 
 func (s *State) payloadSize(k *Key) int {

@@ -1,6 +1,7 @@
 package emu_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -166,8 +167,9 @@ func TestKeptLookupAnswersPerCall(t *testing.T) {
 	require.ErrorIs(t, err, emu.ENOKEY)
 }
 
-// A lookup answered from the thread's kept answers allocates nothing.
-func TestKeptLookupAllocatesNothing(t *testing.T) {
+// A lookup or a read answered from the thread's kept answers allocates
+// nothing.
+func TestKeptAnswersAllocateNothing(t *testing.T) {
 	sys := emu.New(emu.Config{})
 	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
 	_, err := th.KeyctlInt(emu.KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
@@ -182,4 +184,118 @@ func TestKeptLookupAllocatesNothing(t *testing.T) {
 		})
 		require.Zero(t, allocs, name)
 	}
+	buf := make([]byte, 8)
+	allocs := testing.AllocsPerRun(100, func() {
+		if n, err := th.KeyctlBuffer(emu.KEYCTL_READ, k, buf, 0); err != nil || n != 1 {
+			t.Fatalf("KEYCTL_READ = %d, %v", n, err)
+		}
+	})
+	require.Zero(t, allocs, "KEYCTL_READ")
+}
+
+// A kept answer of KEYCTL_READ stands only while nothing has been written,
+// and gives each buffer what the model would: the payload's length, the
+// payload itself only if it fits whole.
+func TestKeptReadAnswers(t *testing.T) {
+	sys := emu.New(emu.Config{})
+	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
+	ses, err := th.KeyctlInt(emu.KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+	require.NoError(t, err)
+	k, err := th.AddKey("user", "k", []byte("0123456789"), atS)
+	require.NoError(t, err)
+	read := func(n int, want string, wantErr error) {
+		t.Helper()
+		for range 2 { // the second answer is the kept one
+			buf := []byte(strings.Repeat("x", n))
+			got, err := th.KeyctlBuffer(emu.KEYCTL_READ, k, buf, 0)
+			if wantErr != nil {
+				require.ErrorIs(t, err, wantErr)
+				continue
+			}
+			require.NoError(t, err)
+			require.Equal(t, len(want), got)
+			if n >= len(want) {
+				require.Equal(t, want, string(buf[:got]))
+				require.Equal(t, strings.Repeat("x", n-got), string(buf[got:]))
+			} else {
+				require.Equal(t, strings.Repeat("x", n), string(buf), "a short buffer is left alone")
+			}
+		}
+	}
+	for _, n := range []int{0, 4, 10, 64} {
+		read(n, "0123456789", nil)
+	}
+
+	// The thread's own update.
+	_, err = th.KeyctlBuffer(emu.KEYCTL_UPDATE, k, []byte("new"), 3)
+	require.NoError(t, err)
+	read(64, "new", nil)
+	read(2, "new", nil)
+
+	// Possession: a key only the possessor may read is read no more once
+	// the session keyring cannot be searched (R4.7c).
+	require.NoError(t, th.KeyctlSetperm(k, 0x3f000000))
+	read(64, "new", nil)
+	require.NoError(t, th.KeyctlSetperm(ses, 0x37370000))
+	read(64, "", emu.EACCES)
+	require.NoError(t, th.KeyctlSetperm(ses, 0x3f3f0000))
+	read(64, "new", nil)
+
+	// Another process's write: root revokes the key.
+	require.NoError(t, th.KeyctlSetperm(k, 0x3f3f3f3f))
+	read(64, "new", nil)
+	root := sys.NewProcess(emu.Creds{UID: 0, GID: 0}).Main()
+	_, err = root.KeyctlInt(emu.KEYCTL_REVOKE, k, 0, 0, 0)
+	require.NoError(t, err)
+	read(64, "", emu.EKEYREVOKED)
+	k, err = th.AddKey("user", "k3", []byte("new"), atS)
+	require.NoError(t, err)
+
+	// The clock.
+	_, err = th.KeyctlInt(emu.KEYCTL_SET_TIMEOUT, k, 5, 0, 0)
+	require.NoError(t, err)
+	read(64, "new", nil)
+	sys.Advance(10 * time.Second)
+	read(64, "", emu.EKEYEXPIRED)
+
+	// Another key, another answer; a failed read is not kept.
+	k2, err := th.AddKey("user", "k2", []byte("two"), atS)
+	require.NoError(t, err)
+	buf := make([]byte, 8)
+	for range 2 {
+		n, err := th.KeyctlBuffer(emu.KEYCTL_READ, k2, buf, 0)
+		require.NoError(t, err)
+		require.Equal(t, "two", string(buf[:n]))
+		_, err = th.KeyctlBuffer(emu.KEYCTL_READ, k, buf, 0)
+		require.ErrorIs(t, err, emu.EKEYEXPIRED)
+	}
+
+	// Injected faults count and fail calls that had an answer.
+	sys.SetFaults([]emu.InjectedFault{{Syscall: emu.SYS_KEYCTL, Ops: []int{emu.KEYCTL_READ}, Err: emu.EIO}})
+	_, err = th.KeyctlBuffer(emu.KEYCTL_READ, k2, buf, 0)
+	require.ErrorIs(t, err, emu.EIO)
+	sys.SetFaults(nil)
+
+	// A thread that exits has no answers.
+	other := th.Clone()
+	_, err = other.KeyctlBuffer(emu.KEYCTL_READ, k2, buf, 0)
+	require.NoError(t, err)
+	other.Exit()
+	_, err = other.KeyctlBuffer(emu.KEYCTL_READ, k2, buf, 0)
+	require.ErrorIs(t, err, emu.ESRCH)
+
+	// A keyring's read is not a payload the model keeps: it is read each
+	// time, and follows its links.
+	ring, err := th.AddKey("keyring", "r", nil, atS)
+	require.NoError(t, err)
+	for range 2 {
+		n, err := th.KeyctlBuffer(emu.KEYCTL_READ, ring, buf, 0)
+		require.NoError(t, err)
+		require.Zero(t, n)
+	}
+	_, err = th.KeyctlInt(emu.KEYCTL_LINK, k2, ring, 0, 0)
+	require.NoError(t, err)
+	n, err := th.KeyctlBuffer(emu.KEYCTL_READ, ring, buf, 0)
+	require.NoError(t, err)
+	require.Equal(t, 4, n)
 }
