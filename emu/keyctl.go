@@ -1,7 +1,9 @@
 package emu
 
 import (
-	"strings"
+	"bytes"
+	"encoding/binary"
+	"unsafe"
 
 	"github.com/keyemu/keyemu/model"
 )
@@ -234,23 +236,48 @@ func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool
 
 // cString is what x/sys's BytePtrFromString makes of a wrapper's string
 // argument, as the model sees it: false when s holds a NUL, which the x/sys
-// wrappers refuse with EINVAL before making the call. Short strings, as
-// types and most descriptions are, are scanned inline: strings.IndexByte's
-// vector loop costs more to enter than they take.
+// wrappers refuse with EINVAL before making the call.
 func cString(s string) (model.UStr, bool) {
-	if len(s) <= 16 {
-		for i := 0; i < len(s); i++ {
-			if s[i] == 0 {
-				return model.UStr{}, false
-			}
-		}
-		return model.Str(s), true
-	}
-	if strings.IndexByte(s, 0) >= 0 {
+	if hasNUL(s) {
 		return model.UStr{}, false
 	}
 	return model.Str(s), true
 }
+
+// hasNUL reports whether s holds a NUL byte. Types and most descriptions
+// are short: they are tested a word at a time (two overlapping words cover
+// the tail), as strings.IndexByte's vector loop costs more to enter than
+// they take to test, and a byte loop several times more.
+func hasNUL(s string) bool {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	switch n := len(b); {
+	case n > 32:
+		return bytes.IndexByte(b, 0) >= 0
+	case n >= 8:
+		for i := 0; i+8 < n; i += 8 {
+			if zeroByte64(binary.LittleEndian.Uint64(b[i:])) {
+				return true
+			}
+		}
+		return zeroByte64(binary.LittleEndian.Uint64(b[n-8:]))
+	case n >= 4:
+		return zeroByte32(binary.LittleEndian.Uint32(b)) || zeroByte32(binary.LittleEndian.Uint32(b[n-4:]))
+	}
+	for _, c := range b {
+		if c == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// zeroByte64 reports whether one of v's bytes is 0.
+func zeroByte64(v uint64) bool {
+	return (v-0x0101010101010101)&^v&0x8080808080808080 != 0
+}
+
+// zeroByte32 reports whether one of v's bytes is 0.
+func zeroByte32(v uint32) bool { return (v-0x01010101)&^v&0x80808080 != 0 }
 
 // bufUBuf is the model's view of a wrapper's buffer argument with length
 // argument n (not negative): what ubuf makes of bufArg(buf) and Int(n),

@@ -1,6 +1,8 @@
 package emu
 
 import (
+	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,4 +32,24 @@ func TestWrapperArgumentsMatchConversions(t *testing.T) {
 			t.Fatalf("bufUBuf(%d bytes, %d) = %+v, ubuf(bufArg, Int) = %+v", len(buf), n, got, want)
 		}
 	})
+}
+
+// hasNUL finds a NUL at every position of strings of every length up to
+// 80, whatever the other bytes are.
+func TestHasNUL(t *testing.T) {
+	for n := 0; n <= 80; n++ {
+		for _, fill := range []byte{'a', 0x80, 0xff, 0x01} {
+			b := bytes.Repeat([]byte{fill}, n)
+			if hasNUL(string(b)) {
+				t.Fatalf("hasNUL(%q) = true", b)
+			}
+			for i := 0; i < n; i++ {
+				c := slices.Clone(b)
+				c[i] = 0
+				if !hasNUL(string(c)) {
+					t.Fatalf("hasNUL(%q) = false", c)
+				}
+			}
+		}
+	}
 }
