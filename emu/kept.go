@@ -22,12 +22,22 @@ const keptLookups = 4
 // they came: Go strings, which nothing changes, whether the caller's own
 // (String arguments, the wrappers') or read out of a buffer argument (ustr).
 type keptLookup struct {
-	writes             uint64
-	nr                 int32
-	ring               int32
-	typ, desc, callout model.UStr
+	writes uint64
+	// call is the system call, the keyring and whether the callout is
+	// NULL (lookupCall).
+	call               uint64
+	typ, desc, callout string
 	r                  int
 	err                error
+}
+
+// lookupCall packs what keptLookup.call holds.
+func lookupCall(nr, ring int32, callout *model.UStr) uint64 {
+	c := uint64(nr)<<33 | uint64(uint32(ring))
+	if callout.Null {
+		c |= 1 << 32
+	}
+	return c
 }
 
 // keepable reports whether a lookup's string arguments may name a kept
@@ -39,9 +49,8 @@ func keepable(typ, desc, callout *model.UStr) bool {
 
 // sameCall reports whether e is an answer of a call with these arguments,
 // whenever it was made.
-func (e *keptLookup) sameCall(nr, ring int32, typ, desc, callout *model.UStr) bool {
-	return e.nr == nr && e.ring == ring && e.callout.Null == callout.Null &&
-		sameString(e.desc.S, desc.S) && sameString(e.typ.S, typ.S) && sameString(e.callout.S, callout.S)
+func (e *keptLookup) sameCall(call uint64, typ, desc, callout *model.UStr) bool {
+	return e.call == call && sameString(e.desc, desc.S) && sameString(e.typ, typ.S) && sameString(e.callout, callout.S)
 }
 
 // sameString is a == b, without a call when they are the same bytes: a
@@ -55,12 +64,12 @@ func sameString(a, b string) bool {
 // computes the answer, and keepLookup compares.
 func (t *Thread) keptLookup(nr, ring int32, typ, desc, callout *model.UStr) (int, error, bool) {
 	s := t.proc.sys
-	writes := s.mu.writes.Load()
+	if s.cfg.CheckCaches || !keepable(typ, desc, callout) {
+		return 0, nil, false
+	}
+	writes, call := s.mu.writes.Load(), lookupCall(nr, ring, callout)
 	for i := range t.lookups {
-		if e := &t.lookups[i]; e.writes == writes && e.sameCall(nr, ring, typ, desc, callout) {
-			if s.cfg.CheckCaches || !keepable(typ, desc, callout) {
-				break
-			}
+		if e := &t.lookups[i]; e.writes == writes && e.sameCall(call, typ, desc, callout) {
 			return e.r, e.err, true
 		}
 	}
@@ -75,10 +84,10 @@ func (t *Thread) keepLookup(nr, ring int32, typ, desc, callout *model.UStr, r in
 		return
 	}
 	s := t.proc.sys
-	writes := s.mu.writes.Load()
+	writes, call := s.mu.writes.Load(), lookupCall(nr, ring, callout)
 	if s.cfg.CheckCaches {
 		for i := range t.lookups {
-			if e := &t.lookups[i]; e.writes == writes && e.sameCall(nr, ring, typ, desc, callout) {
+			if e := &t.lookups[i]; e.writes == writes && e.sameCall(call, typ, desc, callout) {
 				if e.r != r || e.err != err {
 					panic(fmt.Sprintf("emu: stale answer of a lookup of %q %q: %d, %v; now %d, %v", typ.S, desc.S, e.r, e.err, r, err))
 				}
@@ -86,7 +95,7 @@ func (t *Thread) keepLookup(nr, ring int32, typ, desc, callout *model.UStr, r in
 			}
 		}
 	}
-	t.lookups[t.nextLookup] = keptLookup{writes: writes, nr: nr, ring: ring, typ: *typ, desc: *desc, callout: *callout, r: r, err: err}
+	t.lookups[t.nextLookup] = keptLookup{writes: writes, call: call, typ: typ.S, desc: desc.S, callout: callout.S, r: r, err: err}
 	t.nextLookup = (t.nextLookup + 1) % keptLookups
 }
 
