@@ -55,11 +55,11 @@
 // unchanged (an atomic load; the answers are immutable and published
 // through atomic pointers). A call that meets a writer still inside is
 // ordered before it. It also keeps its last few answers of KEYCTL_SEARCH
-// and request_key(2) without a destination keyring, by arguments, and of
-// KEYCTL_READ of a key that is neither a keyring nor an authorisation key,
-// as the key's payload, under the same count, and gives one again with
-// only its shard held: such an answer is a function of the arguments, the
-// thread and what the lock guards. Config.CheckCaches turns all of these
+// and request_key(2) without a destination keyring, by arguments, of
+// KEYCTL_DESCRIBE, as the text, and of KEYCTL_READ of a key that is neither
+// a keyring nor an authorisation key, as the key's payload, under the same
+// count, and gives one again with only its shard held: such an answer is a
+// function of the arguments, the thread and what the lock guards. Config.CheckCaches turns all of these
 // off and compares each new answer with the kept one instead.
 //
 // Lock order: System.mu's shards in index order. No other lock is taken

@@ -99,56 +99,69 @@ func (t *Thread) keepLookup(nr, ring int32, typ, desc, callout *model.UStr, r in
 	t.nextLookup = (t.nextLookup + 1) % keptLookups
 }
 
-// keptReads is how many answers of KEYCTL_READ a thread keeps
-// (Thread.reads).
-const keptReads = 2
+// keptBuffers is how many answers of KEYCTL_READ and KEYCTL_DESCRIBE a
+// thread keeps (Thread.buffers).
+const keptBuffers = 2
 
-// keptRead is a kept answer of KEYCTL_READ of key id made on the shared
-// read path: the key's payload, from which the answer for a buffer of any
-// length follows (model.State.ReadKept). It stands while no writer has held
-// System.mu since it was made (sysLock.writes; 0 is an empty entry), and
-// so does the payload, which is the key's own.
-type keptRead struct {
-	writes  uint64
-	id      int32
-	payload []byte
+// keptBuffer is a kept answer of KEYCTL_READ or KEYCTL_DESCRIBE (op) of key
+// id made on the shared read path: the bytes from which the answer for a
+// buffer of any length follows. For a read they are the key's payload, the
+// key's own (model.State.ReadKept); for a describe, the text with its NUL
+// (model.State.DescribeKept), copied into text, which the entry keeps for
+// the next one. The answer stands while no writer has held System.mu since
+// it was made (sysLock.writes; 0 is an empty entry), and so does the
+// payload.
+type keptBuffer struct {
+	writes uint64
+	op     int32
+	id     int32
+	data   []byte
+	text   []byte
 }
 
-// keptRead answers KEYCTL_READ of id into buf from t's kept answers, if
-// one stands, as the model would: the payload's length, the payload copied
-// only if it fits whole. t's shard of System.mu is held. With
-// Config.CheckCaches there is none.
-func (t *Thread) keptRead(id int32, buf []byte) (int, bool) {
+// keptBuffer answers KEYCTL_READ or KEYCTL_DESCRIBE of id into buf from t's
+// kept answers, if one stands, as the model would: a read gives the
+// payload's length and copies the payload only if it fits whole, a
+// describe the text's length with its NUL and copies the text if the
+// length argument, the buffer's length as an unsigned int, holds it. t's
+// shard of System.mu is held. With Config.CheckCaches there is none.
+func (t *Thread) keptBuffer(op, id int32, buf []byte) (int, bool) {
 	s := t.proc.sys
 	writes := s.mu.writes.Load()
-	for i := range t.reads {
-		if e := &t.reads[i]; e.writes == writes && e.id == id && !s.cfg.CheckCaches {
-			size := len(e.payload)
-			if len(buf) != 0 && size <= len(buf) {
-				copy(buf, e.payload)
+	for i := range t.buffers {
+		if e := &t.buffers[i]; e.writes == writes && e.id == id && e.op == op && !s.cfg.CheckCaches {
+			n := len(e.data)
+			if op == KEYCTL_READ && len(buf) != 0 && n <= len(buf) || op == KEYCTL_DESCRIBE && int(uint32(len(buf))) >= n {
+				copy(buf, e.data)
 			}
-			return size, true
+			return n, true
 		}
 	}
 	return 0, false
 }
 
-// keepRead keeps payload as t's answer of KEYCTL_READ of id, in place of
-// the oldest. t's shard of System.mu is held. With Config.CheckCaches it
-// first compares it with the answer kept for id, if that stands.
-func (t *Thread) keepRead(id int32, payload []byte) {
+// keepBuffer keeps data as t's answer of op on id, in place of the oldest;
+// a describe's text is copied. t's shard of System.mu is held. With
+// Config.CheckCaches it first compares data with the answer kept for the
+// call, if that stands.
+func (t *Thread) keepBuffer(op, id int32, data []byte) {
 	s := t.proc.sys
 	writes := s.mu.writes.Load()
 	if s.cfg.CheckCaches {
-		for i := range t.reads {
-			if e := &t.reads[i]; e.writes == writes && e.id == id {
-				if !bytes.Equal(e.payload, payload) {
-					panic(fmt.Sprintf("emu: stale answer of a read of key %d: %q; now %q", id, e.payload, payload))
+		for i := range t.buffers {
+			if e := &t.buffers[i]; e.writes == writes && e.id == id && e.op == op {
+				if !bytes.Equal(e.data, data) {
+					panic(fmt.Sprintf("emu: stale answer of keyctl %d of key %d: %q; now %q", op, id, e.data, data))
 				}
 				return
 			}
 		}
 	}
-	t.reads[t.nextRead] = keptRead{writes: writes, id: id, payload: payload}
-	t.nextRead = (t.nextRead + 1) % keptReads
+	e := &t.buffers[t.nextBuffer]
+	t.nextBuffer = (t.nextBuffer + 1) % keptBuffers
+	if op == KEYCTL_DESCRIBE {
+		e.text = append(e.text[:0], data...)
+		data = e.text
+	}
+	e.writes, e.op, e.id, e.data = writes, op, id, data
 }

@@ -47,14 +47,14 @@ func TestKeptReadCheckedWithCheckCaches(t *testing.T) {
 	_, err = th.KeyctlBuffer(KEYCTL_READ, k, buf, 0)
 	require.NoError(t, err)
 	kept := 0
-	for i := range th.reads {
-		if e := &th.reads[i]; e.writes != 0 {
+	for i := range th.buffers {
+		if e := &th.buffers[i]; e.writes != 0 {
 			kept++
-			e.payload = []byte("w") // what a missed write would leave
+			e.data = []byte("w") // what a missed write would leave
 		}
 	}
 	require.Equal(t, 1, kept)
-	require.PanicsWithValue(t, fmt.Sprintf("emu: stale answer of a read of key %d: \"w\"; now \"v\"", k), func() {
+	require.PanicsWithValue(t, fmt.Sprintf("emu: stale answer of keyctl 11 of key %d: \"w\"; now \"v\"", k), func() {
 		_, _ = th.KeyctlBuffer(KEYCTL_READ, k, buf, 0)
 	})
 }

@@ -1,6 +1,7 @@
 package emu_test
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -27,16 +28,24 @@ func lookupCalls(ring int) map[string]func(th *emu.Thread, desc string) (int, er
 	}
 }
 
+// sessionThread starts a system with a process of uid 1000 in a new
+// session keyring, and returns its main thread and the keyring.
+func sessionThread(t *testing.T) (*emu.System, *emu.Thread, int) {
+	t.Helper()
+	sys := emu.New(emu.Config{})
+	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
+	ses, err := th.KeyctlInt(emu.KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+	require.NoError(t, err)
+	return sys, th, ses
+}
+
 // A kept answer of a search stands only while nothing has been written:
 // the thread's own writes, another process's, the clock and injected faults
 // each end it, and the next call searches again.
 func TestKeptLookupAnswersEnd(t *testing.T) {
 	for name, lookup := range lookupCalls(atS) {
 		t.Run(name, func(t *testing.T) {
-			sys := emu.New(emu.Config{})
-			th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
-			ses, err := th.KeyctlInt(emu.KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
-			require.NoError(t, err)
+			sys, th, ses := sessionThread(t)
 			find := func(want int, wantErr error) {
 				t.Helper()
 				for range 2 { // the second answer is the kept one
@@ -102,10 +111,7 @@ func TestKeptLookupAnswersEnd(t *testing.T) {
 // Answers are kept per call: another description, keyring, type or
 // callout, or another thread with other credentials, is another call.
 func TestKeptLookupAnswersPerCall(t *testing.T) {
-	sys := emu.New(emu.Config{})
-	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
-	_, err := th.KeyctlInt(emu.KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
-	require.NoError(t, err)
+	sys, th, _ := sessionThread(t)
 	ring, err := th.AddKey("keyring", "r", nil, atS)
 	require.NoError(t, err)
 	a, err := th.AddKey("user", "a", []byte("v"), ring)
@@ -170,10 +176,7 @@ func TestKeptLookupAnswersPerCall(t *testing.T) {
 // A lookup or a read answered from the thread's kept answers allocates
 // nothing.
 func TestKeptAnswersAllocateNothing(t *testing.T) {
-	sys := emu.New(emu.Config{})
-	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
-	_, err := th.KeyctlInt(emu.KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
-	require.NoError(t, err)
+	_, th, _ := sessionThread(t)
 	k, err := th.AddKey("user", "k", []byte("v"), atS)
 	require.NoError(t, err)
 	for name, lookup := range lookupCalls(atS) {
@@ -184,23 +187,22 @@ func TestKeptAnswersAllocateNothing(t *testing.T) {
 		})
 		require.Zero(t, allocs, name)
 	}
-	buf := make([]byte, 8)
-	allocs := testing.AllocsPerRun(100, func() {
-		if n, err := th.KeyctlBuffer(emu.KEYCTL_READ, k, buf, 0); err != nil || n != 1 {
-			t.Fatalf("KEYCTL_READ = %d, %v", n, err)
-		}
-	})
-	require.Zero(t, allocs, "KEYCTL_READ")
+	buf := make([]byte, 64)
+	for _, op := range []int{emu.KEYCTL_READ, emu.KEYCTL_DESCRIBE} {
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, err := th.KeyctlBuffer(op, k, buf, 0); err != nil {
+				t.Fatalf("keyctl %d = %v", op, err)
+			}
+		})
+		require.Zero(t, allocs, "keyctl %d", op)
+	}
 }
 
 // A kept answer of KEYCTL_READ stands only while nothing has been written,
 // and gives each buffer what the model would: the payload's length, the
 // payload itself only if it fits whole.
 func TestKeptReadAnswers(t *testing.T) {
-	sys := emu.New(emu.Config{})
-	th := sys.NewProcess(emu.Creds{UID: 1000, GID: 1000}).Main()
-	ses, err := th.KeyctlInt(emu.KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
-	require.NoError(t, err)
+	sys, th, ses := sessionThread(t)
 	k, err := th.AddKey("user", "k", []byte("0123456789"), atS)
 	require.NoError(t, err)
 	read := func(n int, want string, wantErr error) {
@@ -298,4 +300,55 @@ func TestKeptReadAnswers(t *testing.T) {
 	n, err := th.KeyctlBuffer(emu.KEYCTL_READ, ring, buf, 0)
 	require.NoError(t, err)
 	require.Equal(t, 4, n)
+}
+
+// A kept answer of KEYCTL_DESCRIBE stands only while nothing has been
+// written, and gives each buffer what the model would: the text's length
+// with its NUL, the text only if the buffer holds all of it.
+func TestKeptDescribeAnswers(t *testing.T) {
+	sys, th, _ := sessionThread(t)
+	k, err := th.AddKey("user", "k", []byte("v"), atS)
+	require.NoError(t, err)
+	describe := func(want string) {
+		t.Helper()
+		n := len(want) + 1
+		for _, size := range []int{0, 5, n - 1, n, n + 10} {
+			for range 2 { // the second answer is the kept one
+				buf := bytes.Repeat([]byte{'x'}, size)
+				got, err := th.KeyctlBuffer(emu.KEYCTL_DESCRIBE, k, buf, 0)
+				require.NoError(t, err)
+				require.Equal(t, n, got)
+				if size >= n {
+					require.Equal(t, want+"\x00"+strings.Repeat("x", size-n), string(buf))
+				} else {
+					require.Equal(t, strings.Repeat("x", size), string(buf), "a short buffer is left alone")
+				}
+			}
+		}
+	}
+	describe("user;1000;1000;3f010000;k")
+
+	// The thread's own write, then another process's.
+	require.NoError(t, th.KeyctlSetperm(k, 0x3f3f3f3f))
+	describe("user;1000;1000;3f3f3f3f;k")
+	root := sys.NewProcess(emu.Creds{UID: 0, GID: 0}).Main()
+	_, err = root.KeyctlInt(emu.KEYCTL_CHOWN, k, 1000, 2000, 0)
+	require.NoError(t, err)
+	describe("user;1000;2000;3f3f3f3f;k")
+
+	// Reads and describes of several keys take turns in the kept answers.
+	k2, err := th.AddKey("user", "k2", []byte("two"), atS)
+	require.NoError(t, err)
+	buf := make([]byte, 64)
+	for range 3 {
+		for _, id := range []int{k, k2} {
+			n, err := th.KeyctlBuffer(emu.KEYCTL_DESCRIBE, id, buf, 0)
+			require.NoError(t, err)
+			want := map[int]string{k: "user;1000;2000;3f3f3f3f;k", k2: "user;1000;1000;3f010000;k2"}[id]
+			require.Equal(t, want+"\x00", string(buf[:n]))
+			n, err = th.KeyctlBuffer(emu.KEYCTL_READ, id, buf, 0)
+			require.NoError(t, err)
+			require.Equal(t, map[int]string{k: "v", k2: "two"}[id], string(buf[:n]))
+		}
+	}
 }

@@ -198,15 +198,15 @@ func (t *Thread) keyctlRestrictKeyring(ringid int, keyType, restriction string) 
 // keyctlBufferShared runs keyctlBuffer's lookups (READ, DESCRIBE,
 // GET_SECURITY) on the shared read path, with the arguments keyctlLocked
 // would give the model (KEYCTL_DESCRIBE takes the length as an unsigned
-// int). It reports false where runShared does. A read may be answered
-// from t's kept answers (keptRead), which stand for mayShare's, as in
-// requestKeyShared.
+// int). It reports false where runShared does. A read or a describe may be
+// answered from t's kept answers (keptBuffer), which stand for mayShare's,
+// as in requestKeyShared.
 func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool) {
 	s := t.proc.sys
 	s.mu.LockShard(t.tid)
 	defer s.mu.UnlockShard(t.tid)
-	if cmd == KEYCTL_READ {
-		if r, ok := t.keptRead(id, buf); ok {
+	if cmd != KEYCTL_GET_SECURITY {
+		if r, ok := t.keptBuffer(cmd, id, buf); ok {
 			return r, nil, true
 		}
 	}
@@ -221,10 +221,13 @@ func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool
 		var keep bool
 		r, err, payload, keep = s.m.ReadKept(t.cred, id, bufUBuf(buf, len(buf)))
 		if keep {
-			t.keepRead(id, payload)
+			t.keepBuffer(cmd, id, payload)
 		}
 	case KEYCTL_DESCRIBE:
-		r, err = s.m.Describe(t.cred, id, bufUBuf(buf, int(uint32(len(buf)))))
+		r, err, t.describeText = s.m.DescribeKept(t.cred, id, bufUBuf(buf, int(uint32(len(buf)))), t.describeText[:0])
+		if err == nil {
+			t.keepBuffer(cmd, id, t.describeText)
+		}
 	case KEYCTL_GET_SECURITY:
 		r, err = s.m.GetSecurity(t.cred, id, bufUBuf(buf, len(buf)))
 	}

@@ -59,11 +59,13 @@ type Thread struct {
 	// (keptLookup).
 	lookups    [keptLookups]keptLookup
 	nextLookup uint8
-	// reads holds the last answers of KEYCTL_READ made on the shared read
-	// path, and nextRead the one to replace next; t's shard guards them
-	// (keptRead).
-	reads    [keptReads]keptRead
-	nextRead uint8
+	// buffers holds the last answers of KEYCTL_READ and KEYCTL_DESCRIBE
+	// made on the shared read path, and nextBuffer the one to replace
+	// next; describeText is where the model writes a describe's text
+	// before it is kept. t's shard guards them (keptBuffer).
+	buffers      [keptBuffers]keptBuffer
+	nextBuffer   uint8
+	describeText []byte
 }
 
 // keyringIDAnswer is one answer of Thread.keyringIDs.

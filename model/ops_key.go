@@ -280,15 +280,11 @@ func putDecimal(d *[11]byte, v int32) uint8 {
 // Describe is KEYCTL_DESCRIBE (op 6): the length with the NUL is returned,
 // and the text copied only if buf is non-NULL and long enough.
 func (s *State) Describe(c *Cred, id int32, buf UBuf) (int, error) {
-	ref, err := s.lookupWithAuthOverride(c, id, lookupPartial, NeedView)
+	var f describeText
+	n, err := s.describe(c, id, &f)
 	if err != nil {
 		return -1, err
 	}
-	// The reference goes as soon as the text is taken, without a defer.
-	var f describeText
-	f.fill(ref.key, c.NS)
-	s.put(ref.key)
-	n := f.len() + 1
 	if !buf.Null && buf.Len >= n {
 		if !buf.accessible(n) {
 			return -1, EFAULT
@@ -297,6 +293,41 @@ func (s *State) Describe(c *Cred, id int32, buf UBuf) (int, error) {
 		buf.B[n-1] = 0
 	}
 	return n, nil
+}
+
+// DescribeKept is Describe that also appends the text with its NUL to text
+// when the call succeeds, for a caller that keeps answers: the answer to a
+// buffer of any length follows from the text alone.
+func (s *State) DescribeKept(c *Cred, id int32, buf UBuf, text []byte) (int, error, []byte) {
+	var f describeText
+	n, err := s.describe(c, id, &f)
+	if err != nil {
+		return -1, err, text
+	}
+	at := len(text)
+	text = slices.Grow(text, n)[:at+n]
+	f.put(text[at : at+n-1])
+	text[at+n-1] = 0
+	if !buf.Null && buf.Len >= n {
+		if !buf.accessible(n) {
+			return -1, EFAULT, text[:at]
+		}
+		copy(buf.B, text[at:])
+	}
+	return n, nil, text
+}
+
+// describe is the lookup of Describe: the text in f, and its length with
+// the NUL.
+func (s *State) describe(c *Cred, id int32, f *describeText) (int, error) {
+	ref, err := s.lookupWithAuthOverride(c, id, lookupPartial, NeedView)
+	if err != nil {
+		return -1, err
+	}
+	// The reference goes as soon as the text is taken, without a defer.
+	f.fill(ref.key, c.NS)
+	s.put(ref.key)
+	return f.len() + 1, nil
 }
 
 // Read is KEYCTL_READ (op 11, D15): every lookup failure is ENOKEY; Read
