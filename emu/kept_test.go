@@ -3,6 +3,7 @@ package emu_test
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -351,4 +352,57 @@ func TestKeptDescribeAnswers(t *testing.T) {
 			require.Equal(t, map[int]string{k: "v", k2: "two"}[id], string(buf[:n]))
 		}
 	}
+}
+
+// Kept answers are the thread's, guarded by its shard: goroutines sharing
+// a thread, and a writer changing the key, see whole answers (run with
+// -race).
+func TestKeptAnswersConcurrent(t *testing.T) {
+	_, th, _ := sessionThread(t)
+	k, err := th.AddKey("user", "k", []byte("aaaa"), atS)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() { // a writer that keeps changing the payload
+		defer wg.Done()
+		w := th.Clone()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := w.AddKey("user", "k", []byte{"ab"[i%2], "ab"[i%2], "ab"[i%2], "ab"[i%2]}, atS); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 64)
+			for range 2000 {
+				if got, err := th.KeyctlSearch(atS, "user", "k", 0); err != nil || got != k {
+					t.Errorf("KeyctlSearch = %d, %v; want %d", got, err, k)
+					return
+				}
+				n, err := th.KeyctlBuffer(emu.KEYCTL_READ, k, buf, 0)
+				if p := string(buf[:n]); err != nil || p != "aaaa" && p != "bbbb" {
+					t.Errorf("KEYCTL_READ = %q, %v", p, err)
+					return
+				}
+				n, err = th.KeyctlBuffer(emu.KEYCTL_DESCRIBE, k, buf, 0)
+				if err != nil || string(buf[:n]) != "user;1000;1000;3f010000;k\x00" {
+					t.Errorf("KEYCTL_DESCRIBE = %q, %v", buf[:n], err)
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	wg.Wait()
 }
