@@ -106,6 +106,12 @@ var verbs = map[string]*verb{
 	"raw-keyctl":           {params: []param{req("OP", pInt), opt("ARG", pInt)}, variadic: true, run: runRawKeyctl},
 }
 
+// keyringIDs are the special IDs that name keyrings whenever they resolve
+// (R3.1): a read of one lists serials even where the keyring cannot be
+// described (no View permission, which a possessed keyring's read does not
+// need).
+var keyringIDs = map[string]bool{"@t": true, "@p": true, "@s": true, "@u": true, "@us": true, "@r": true}
+
 // specialIDs are keyctl(1)'s spellings of the special key IDs (R3.1).
 var specialIDs = map[string]int{
 	"@t":  emu.KEY_SPEC_THREAD_KEYRING,
@@ -480,7 +486,7 @@ func runRead(x *execState, s *step) (string, error) {
 	format := s.kw["format"]
 	if format == "" {
 		format = "data"
-		if d, err := x.describe(s.thread, id); err == nil && strings.HasPrefix(d, "keyring;") {
+		if d, err := x.describe(s.thread, id); err == nil && strings.HasPrefix(d, "keyring;") || keyringIDs[s.args[0]] {
 			format = "keyring"
 		}
 	}
