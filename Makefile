@@ -65,7 +65,7 @@ bench:
 	$(GO) test -c -o "$$dir/emu.test" ./emu; \
 	: > emu/perf/bench.txt; \
 	i=0; while [ $$i -lt $(BENCHPROCS) ]; do i=$$((i + 1)); \
-		(cd emu && "$$dir/emu.test" -test.run '^$$' -test.bench '^Benchmark(Ops|SearchSize|AddKeyAtSize|Keyring1M|Parallel)$$' \
+		(cd emu && "$$dir/emu.test" -test.run '^$$' -test.bench '^Benchmark(Ops|Varied|SearchSize|AddKeyAtSize|Keyring1M|Parallel)$$' \
 			-test.benchmem -test.count $(BENCHCOUNT) -test.benchtime $(BENCHTIME) -test.timeout 60m) >> emu/perf/bench.txt \
 			|| { cat emu/perf/bench.txt; exit 1; }; \
 	done; \

@@ -367,9 +367,26 @@ func BenchmarkOps(b *testing.B) {
 	}
 }
 
-// BenchmarkSearchSize is KEYCTL_SEARCH for the middle key of a keyring of
-// n user keys, n from 100 to 1,000,000 (the kernel's side stops at its
-// maxKeys).
+// varied is how many different keys the benchmarks of lookups that do not
+// repeat ask about in turn: more than a thread keeps answers for
+// (Thread.lookups, Thread.buffers), so that every call does the whole
+// lookup.
+const varied = 8
+
+// variedDescs returns the descriptions of fill's keys from k<from> on, one
+// for each of the varied keys.
+func variedDescs(from int) []string {
+	descs := make([]string, varied)
+	for i := range descs {
+		descs[i] = "k" + strconv.Itoa(from+i)
+	}
+	return descs
+}
+
+// BenchmarkSearchSize is KEYCTL_SEARCH for keys in the middle of a keyring
+// of n user keys, n from 100 to 1,000,000 (the kernel's side stops at its
+// maxKeys). It asks for varied keys in turn, so that each call searches
+// the keyring's index rather than taking a kept answer.
 func BenchmarkSearchSize(b *testing.B) {
 	for _, side := range benchSides() {
 		for _, n := range []int{100, 1000, 10000, 100000, 1000000} {
@@ -379,15 +396,85 @@ func BenchmarkSearchSize(b *testing.B) {
 				}
 				env := side.env(b)
 				env.fill(b, env.ring, n)
-				desc := "k" + strconv.Itoa(n/2)
+				descs := variedDescs(n / 2)
+				i := 0
 				b.ReportAllocs()
 				for b.Loop() {
-					_, err := env.kc.KeyctlSearch(env.ring, "user", desc, 0)
+					_, err := env.kc.KeyctlSearch(env.ring, "user", descs[i%varied], 0)
 					bmust(b, "KeyctlSearch", err)
+					i++
 				}
 			})
 		}
 	}
+}
+
+// BenchmarkVaried is the lookups of BenchmarkOps that a thread keeps
+// answers of, asked about varied keys in turn, so that no answer is kept:
+// what a lookup costs the first time it is asked after a write.
+func BenchmarkVaried(b *testing.B) {
+	ops := []benchOp{
+		{"request_key/depth0", func(b *testing.B, env *benchEnv) {
+			descs := variedDescs(0)
+			env.fill(b, emu.KEY_SPEC_SESSION_KEYRING, varied)
+			i := 0
+			for b.Loop() {
+				_, err := env.requestKey("user", descs[i%varied], 0)
+				bmust(b, "request_key", err)
+				i++
+			}
+		}},
+		{"search/depth0", func(b *testing.B, env *benchEnv) {
+			descs := variedDescs(0)
+			env.fill(b, env.ring, 10)
+			i := 0
+			for b.Loop() {
+				_, err := env.kc.KeyctlSearch(env.ring, "user", descs[i%varied], 0)
+				bmust(b, "KeyctlSearch", err)
+				i++
+			}
+		}},
+		{"read", func(b *testing.B, env *benchEnv) {
+			ids := env.variedKeys(b, []byte("0123456789"))
+			buf := make([]byte, 64)
+			i := 0
+			for b.Loop() {
+				_, err := env.kc.KeyctlBuffer(emu.KEYCTL_READ, ids[i%varied], buf, 0)
+				bmust(b, "KEYCTL_READ", err)
+				i++
+			}
+		}},
+		{"describe", func(b *testing.B, env *benchEnv) {
+			ids := env.variedKeys(b, []byte("v"))
+			buf := make([]byte, 128)
+			i := 0
+			for b.Loop() {
+				_, err := env.kc.KeyctlBuffer(emu.KEYCTL_DESCRIBE, ids[i%varied], buf, 0)
+				bmust(b, "KEYCTL_DESCRIBE", err)
+				i++
+			}
+		}},
+	}
+	for _, op := range ops {
+		for _, side := range benchSides() {
+			b.Run(side.name+"/"+op.name, func(b *testing.B) {
+				env := side.env(b)
+				b.ReportAllocs()
+				op.run(b, env)
+			})
+		}
+	}
+}
+
+// variedKeys adds varied user keys with payload to the environment's
+// keyring and returns their IDs.
+func (e *benchEnv) variedKeys(b *testing.B, payload []byte) []int {
+	b.Helper()
+	ids := make([]int, varied)
+	for i, desc := range variedDescs(0) {
+		ids[i] = e.add(b, "user", desc, payload, e.ring)
+	}
+	return ids
 }
 
 // BenchmarkAddKeyAtSize is add_key(2) of a new key into a keyring that
@@ -467,10 +554,11 @@ func BenchmarkKeyring1M(b *testing.B) {
 	b.ReportMetric(perKey, "heap-B/key")
 }
 
-// BenchmarkParallel runs lookups (a search hit and a describe, in turn)
-// from concurrent threads, each its own process with its own session
-// keyring: 1 thread at GOMAXPROCS 1 and 2 threads at GOMAXPROCS 2. ns/op is
-// wall time per call across all threads, so perfect scaling halves it.
+// BenchmarkParallel runs lookups (a search hit and a describe, in turn, of
+// varied keys, so that no answer is kept) from concurrent threads, each its
+// own process with its own session keyring: 1 thread at GOMAXPROCS 1 and 2
+// threads at GOMAXPROCS 2. ns/op is wall time per call across all threads,
+// so perfect scaling halves it.
 func BenchmarkParallel(b *testing.B) {
 	for _, side := range benchSides() {
 		for _, procs := range []int{1, 2} {
@@ -497,18 +585,21 @@ func BenchmarkParallel(b *testing.B) {
 						return
 					}
 					defer env.close()
-					id, err := env.kc.AddKey("user", "p", []byte("v"), env.ring)
-					if err != nil {
-						b.Errorf("AddKey: %v", err)
-						return
+					descs := variedDescs(0)
+					ids := make([]int, varied)
+					for j, desc := range descs {
+						if ids[j], err = env.kc.AddKey("user", desc, []byte("v"), env.ring); err != nil {
+							b.Errorf("AddKey: %v", err)
+							return
+						}
 					}
 					buf := make([]byte, 128)
 					i := 0
 					for pb.Next() {
-						if i&1 == 0 {
-							_, err = env.kc.KeyctlSearch(env.ring, "user", "p", 0)
+						if k := (i >> 1) % varied; i&1 == 0 {
+							_, err = env.kc.KeyctlSearch(env.ring, "user", descs[k], 0)
 						} else {
-							_, err = env.kc.KeyctlBuffer(emu.KEYCTL_DESCRIBE, id, buf, 0)
+							_, err = env.kc.KeyctlBuffer(emu.KEYCTL_DESCRIBE, ids[k], buf, 0)
 						}
 						if err != nil {
 							b.Errorf("lookup: %v", err)
