@@ -67,9 +67,16 @@ func (t *Thread) keptLookup(nr, ring int32, typ, desc, callout *model.UStr) (int
 	if s.cfg.CheckCaches || !keepable(typ, desc, callout) {
 		return 0, nil, false
 	}
-	writes, call := s.mu.writes.Load(), lookupCall(nr, ring, callout)
+	writes, call, d := s.mu.writes.Load(), lookupCall(nr, ring, callout), desc.S
 	for i := range t.lookups {
-		if e := &t.lookups[i]; e.writes == writes && e.sameCall(call, typ, desc, callout) {
+		e := &t.lookups[i]
+		// Lookups of many keys of one kind ("k1", "k2", ...) mostly
+		// differ in their descriptions' last bytes: a miss is found
+		// there without comparing the descriptions.
+		if e.writes != writes || len(e.desc) != len(d) || len(d) > 0 && e.desc[len(d)-1] != d[len(d)-1] {
+			continue
+		}
+		if e.sameCall(call, typ, desc, callout) {
 			return e.r, e.err, true
 		}
 	}
