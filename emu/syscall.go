@@ -88,8 +88,7 @@ func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
 	if len(args) > len(a) {
 		args = args[:len(a)]
 	}
-	// Element by element: copy would call typedslicecopy, which costs more
-	// than the call's lookup when it is a kept answer.
+	// Element by element, in line: copy would call typedslicecopy.
 	for i := range args {
 		a[i] = args[i]
 	}
