@@ -127,24 +127,24 @@ type keptBuffer struct {
 }
 
 // keptBuffer answers KEYCTL_READ or KEYCTL_DESCRIBE of id into buf from t's
-// kept answers, if one stands, as the model would: a read gives the
-// payload's length and copies the payload only if it fits whole, a
-// describe the text's length with its NUL and copies the text if the
-// length argument, the buffer's length as an unsigned int, holds it. t's
-// shard of System.mu is held. With Config.CheckCaches there is none.
-func (t *Thread) keptBuffer(op, id int32, buf []byte) (int, bool) {
+// kept answers, if one stands, as the model would (model.ReadAnswer,
+// model.DescribeAnswer, with the arguments keyctlBufferShared gives the
+// model). t's shard of System.mu is held. With Config.CheckCaches there is
+// none.
+func (t *Thread) keptBuffer(op, id int32, buf []byte) (int, error, bool) {
 	s := t.proc.sys
 	writes := s.mu.writes.Load()
 	for i := range t.buffers {
 		if e := &t.buffers[i]; e.writes == writes && e.id == id && e.op == op && !s.cfg.CheckCaches {
-			n := len(e.data)
-			if op == KEYCTL_READ && len(buf) != 0 && n <= len(buf) || op == KEYCTL_DESCRIBE && int(uint32(len(buf))) >= n {
-				copy(buf, e.data)
+			if op == KEYCTL_READ {
+				r, err := model.ReadAnswer(e.data, bufUBuf(buf, len(buf)))
+				return r, err, true
 			}
-			return n, true
+			r, err := model.DescribeAnswer(e.data, bufUBuf(buf, int(uint32(len(buf)))))
+			return r, err, true
 		}
 	}
-	return 0, false
+	return 0, nil, false
 }
 
 // keepBuffer keeps data as t's answer of op on id, in place of the oldest;

@@ -7,16 +7,25 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// With Config.CheckCaches a kept answer of a lookup is never given: each
-// call searches, and an answer that differs from the one kept under the
-// same count of writers panics.
-func TestKeptLookupCheckedWithCheckCaches(t *testing.T) {
+// checkedThreadWithKey starts a system with Config.CheckCaches and a
+// process of uid 1000 in a new session keyring holding a user key "k" with
+// payload "v"; it returns the main thread and the key.
+func checkedThreadWithKey(t *testing.T) (*Thread, int) {
+	t.Helper()
 	sys := New(Config{CheckCaches: true})
 	th := sys.NewProcess(Creds{UID: 1000, GID: 1000}).Main()
 	_, err := th.KeyctlInt(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
 	require.NoError(t, err)
 	k, err := th.AddKey("user", "k", []byte("v"), KEY_SPEC_SESSION_KEYRING)
 	require.NoError(t, err)
+	return th, k
+}
+
+// With Config.CheckCaches a kept answer of a lookup is never given: each
+// call searches, and an answer that differs from the one kept under the
+// same count of writers panics.
+func TestKeptLookupCheckedWithCheckCaches(t *testing.T) {
+	th, k := checkedThreadWithKey(t)
 	got, err := th.KeyctlSearch(KEY_SPEC_SESSION_KEYRING, "user", "k", 0)
 	require.NoError(t, err)
 	require.Equal(t, k, got)
@@ -37,14 +46,9 @@ func TestKeptLookupCheckedWithCheckCaches(t *testing.T) {
 
 // The same for a kept answer of KEYCTL_READ.
 func TestKeptReadCheckedWithCheckCaches(t *testing.T) {
-	sys := New(Config{CheckCaches: true})
-	th := sys.NewProcess(Creds{UID: 1000, GID: 1000}).Main()
-	_, err := th.KeyctlInt(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
-	require.NoError(t, err)
-	k, err := th.AddKey("user", "k", []byte("v"), KEY_SPEC_SESSION_KEYRING)
-	require.NoError(t, err)
+	th, k := checkedThreadWithKey(t)
 	buf := make([]byte, 8)
-	_, err = th.KeyctlBuffer(KEYCTL_READ, k, buf, 0)
+	_, err := th.KeyctlBuffer(KEYCTL_READ, k, buf, 0)
 	require.NoError(t, err)
 	kept := 0
 	for i := range th.buffers {

@@ -206,7 +206,10 @@ func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool
 	s.mu.LockShard(t.tid)
 	defer s.mu.UnlockShard(t.tid)
 	if cmd != KEYCTL_GET_SECURITY {
-		if r, ok := t.keptBuffer(cmd, id, buf); ok {
+		if r, err, ok := t.keptBuffer(cmd, id, buf); ok {
+			if err != nil {
+				return sharedError(err)
+			}
 			return r, nil, true
 		}
 	}

@@ -297,7 +297,7 @@ func (s *State) Describe(c *Cred, id int32, buf UBuf) (int, error) {
 
 // DescribeKept is Describe that also appends the text with its NUL to text
 // when the call succeeds, for a caller that keeps answers: the answer to a
-// buffer of any length follows from the text alone.
+// buffer of any length follows from the text alone (DescribeAnswer).
 func (s *State) DescribeKept(c *Cred, id int32, buf UBuf, text []byte) (int, error, []byte) {
 	var f describeText
 	n, err := s.describe(c, id, &f)
@@ -308,13 +308,24 @@ func (s *State) DescribeKept(c *Cred, id int32, buf UBuf, text []byte) (int, err
 	text = slices.Grow(text, n)[:at+n]
 	f.put(text[at : at+n-1])
 	text[at+n-1] = 0
-	if !buf.Null && buf.Len >= n {
-		if !buf.accessible(n) {
-			return -1, EFAULT, text[:at]
-		}
-		copy(buf.B, text[at:])
+	if _, err := DescribeAnswer(text[at:], buf); err != nil {
+		return -1, err, text[:at]
 	}
 	return n, nil, text
+}
+
+// DescribeAnswer is the end of KEYCTL_DESCRIBE whose text, with its NUL,
+// is text: its length, and the text copied only if buf holds it. It
+// answers from a text DescribeKept returned.
+func DescribeAnswer(text []byte, buf UBuf) (int, error) {
+	n := len(text)
+	if !buf.Null && buf.Len >= n {
+		if !buf.accessible(n) {
+			return -1, EFAULT
+		}
+		copy(buf.B, text)
+	}
+	return n, nil
 }
 
 // describe is the lookup of Describe: the text in f, and its length with
@@ -338,8 +349,8 @@ func (s *State) Read(c *Cred, id int32, buf UBuf) (int, error) {
 }
 
 // ReadKept is Read that also returns the key's payload, with true, when
-// the answer to a readable buffer of any length follows from the payload
-// alone: a successful read of a key that is neither a keyring nor an
+// the answer to a buffer of any length follows from the payload alone
+// (ReadAnswer): a successful read of a key that is neither a keyring nor an
 // authorisation key. The payload is the key's own, not a copy: it stays as
 // it is while the State is not changed.
 func (s *State) ReadKept(c *Cred, id int32, buf UBuf) (int, error, []byte, bool) {
@@ -373,16 +384,34 @@ func (s *State) read(c *Cred, id int32, buf UBuf) (int, error, []byte, bool) {
 	if k.ring != nil && !buf.Null && buf.Len > 0 && buf.Len <= pageSize && buf.Len%4 != 0 {
 		return -1, EINVAL, nil, false
 	}
+	if k.ring == nil && k.auth == nil {
+		r, err := ReadAnswer(k.payload, buf)
+		return r, err, k.payload, err == nil
+	}
 	size := s.payloadSize(k)
-	plain := k.ring == nil && k.auth == nil
 	if buf.Null || buf.Len == 0 || size > buf.Len {
-		return size, nil, k.payload, plain
+		return size, nil, nil, false
 	}
 	if !buf.accessible(size) {
 		return -1, EFAULT, nil, false
 	}
 	s.readPayload(k, buf.B[:size])
-	return size, nil, k.payload, plain
+	return size, nil, nil, false
+}
+
+// ReadAnswer is the end of KEYCTL_READ of a key whose payload is payload:
+// its size, and the payload copied only if buf holds it whole (D15). It
+// answers from a payload ReadKept returned.
+func ReadAnswer(payload []byte, buf UBuf) (int, error) {
+	size := len(payload)
+	if buf.Null || buf.Len == 0 || size > buf.Len {
+		return size, nil
+	}
+	if !buf.accessible(size) {
+		return -1, EFAULT
+	}
+	copy(buf.B, payload)
+	return size, nil
 }
 
 func (s *State) payloadSize(k *Key) int {
