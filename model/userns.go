@@ -186,7 +186,11 @@ func (ns *UserNS) unpublish(k *Key) {
 	keys := l.keys
 	for i, x := range keys {
 		if x == k {
-			copy(keys[i:], keys[i+1:])
+			// Element by element, in line: copy would call
+			// typedslicecopy, and the later keyrings of a name are few.
+			for j := i; j < len(keys)-1; j++ {
+				keys[j] = keys[j+1]
+			}
 			keys[len(keys)-1] = nil
 			l.keys = keys[:len(keys)-1]
 			break
