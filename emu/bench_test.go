@@ -355,8 +355,12 @@ func benchMixed(b *testing.B, env *benchEnv) {
 }
 
 // BenchmarkOps runs every operation on the emulator and on the kernel.
-func BenchmarkOps(b *testing.B) {
-	for _, op := range benchOps() {
+func BenchmarkOps(b *testing.B) { runOps(b, benchOps()) }
+
+// runOps runs each of ops on the emulator and on the kernel, as
+// sub-benchmarks <side>/<operation>.
+func runOps(b *testing.B, ops []benchOp) {
+	for _, op := range ops {
 		for _, side := range benchSides() {
 			b.Run(side.name+"/"+op.name, func(b *testing.B) {
 				env := side.env(b)
@@ -434,34 +438,23 @@ func BenchmarkVaried(b *testing.B) {
 				i++
 			}
 		}},
-		{"read", func(b *testing.B, env *benchEnv) {
-			ids := env.variedKeys(b, []byte("0123456789"))
-			buf := make([]byte, 64)
-			i := 0
-			for b.Loop() {
-				_, err := env.kc.KeyctlBuffer(emu.KEYCTL_READ, ids[i%varied], buf, 0)
-				bmust(b, "KEYCTL_READ", err)
-				i++
-			}
-		}},
-		{"describe", func(b *testing.B, env *benchEnv) {
-			ids := env.variedKeys(b, []byte("v"))
-			buf := make([]byte, 128)
-			i := 0
-			for b.Loop() {
-				_, err := env.kc.KeyctlBuffer(emu.KEYCTL_DESCRIBE, ids[i%varied], buf, 0)
-				bmust(b, "KEYCTL_DESCRIBE", err)
-				i++
-			}
-		}},
+		{"read", variedBuffer(emu.KEYCTL_READ, "0123456789")},
+		{"describe", variedBuffer(emu.KEYCTL_DESCRIBE, "v")},
 	}
-	for _, op := range ops {
-		for _, side := range benchSides() {
-			b.Run(side.name+"/"+op.name, func(b *testing.B) {
-				env := side.env(b)
-				b.ReportAllocs()
-				op.run(b, env)
-			})
+	runOps(b, ops)
+}
+
+// variedBuffer is KEYCTL_READ or KEYCTL_DESCRIBE (op) of varied user keys
+// with payload in turn.
+func variedBuffer(op int, payload string) func(b *testing.B, env *benchEnv) {
+	return func(b *testing.B, env *benchEnv) {
+		ids := env.variedKeys(b, []byte(payload))
+		buf := make([]byte, 128)
+		i := 0
+		for b.Loop() {
+			_, err := env.kc.KeyctlBuffer(op, ids[i%varied], buf, 0)
+			bmust(b, "KeyctlBuffer", err)
+			i++
 		}
 	}
 }

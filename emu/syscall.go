@@ -28,12 +28,7 @@ func toSysErr(err error) error {
 func ustr(a *Arg) model.UStr {
 	switch a.kind {
 	case argString:
-		s := a.str()
-		for i := 0; i < len(s); i++ {
-			if s[i] == 0 {
-				return model.Str(s[:i])
-			}
-		}
+		s, _ := a.StringValue()
 		return model.Str(s)
 	case argNull:
 		return model.NullStr
