@@ -76,7 +76,7 @@ func (s *State) lookupAnyKey(c *Cred, id int32, flags lookupFlags, need Need) (k
 }
 
 // lookupKnown is lookupUserKey of serial id for a key c looked up lately
-// (lookedUpLately) that is positive and valid, the common case, in one
+// (its possession cached, Cred.poss) that is positive and valid, the common case, in one
 // step: for such a key checkLookedUp only checks the permission, whatever
 // the flags. It reports false, having done nothing, for every other key,
 // and when explaining or mutated.
@@ -287,32 +287,11 @@ func (s *State) resolveIDQuiet(c *Cred, id int32, flags lookupFlags) (keyRef, er
 	if id < 1 {
 		return keyRef{}, EINVAL
 	}
-	if k, v, ok := s.lookedUpLately(c, Serial(id)); ok {
-		return keyRef{s.get(k), v}, nil
-	}
 	k, ok := s.KeyBySerial(Serial(id))
 	if !ok {
 		return keyRef{}, ENOKEY
 	}
 	return keyRef{s.get(k), s.possessed(c, k)}, nil
-}
-
-// lookedUpLately is the lookup of serial id for c when c's possession cache
-// holds the key: the key with that serial and whether c possesses it, while
-// State.gen and the key's own links are as they were and the key lives (a
-// key keeps its serial until it dies). Explanations and mutants take the
-// long way; CheckCaches compares with it.
-func (s *State) lookedUpLately(c *Cred, id Serial) (*Key, bool, bool) {
-	if s.trace != nil || s.cfg.Mutations != 0 {
-		return nil, false, false
-	}
-	k, v, ok := c.poss.bySerial(s.gen, id)
-	if ok && s.cfg.CheckCaches {
-		if fresh, _ := s.KeyBySerial(id); fresh != k || v != s.searchPossessed(c, k) {
-			panic(fmt.Sprintf("model: stale cached lookup of key %d", id))
-		}
-	}
-	return k, v, ok
 }
 
 // lookUpUserKeyringsPut runs look_up_user_keyrings for its side effect and

@@ -62,34 +62,46 @@ func TestLookedUpLatelyEnds(t *testing.T) {
 }
 
 // The possession cache keeps the answers that took a search (a keyring's)
-// while answers about other keys come and go, and gives way to them only
-// when every answer it holds took a search, one place at a time.
+// however many answers about other keys come and go, keeps each answer
+// until its gen or its key's links end it, and holds the answers about a
+// handful of keys at once.
 func TestPossessionCacheKeepsSearchedAnswers(t *testing.T) {
-	keyring := func() *Key { return &Key{typ: TypeKeyring, lgen: 1} }
-	user := func() *Key { return &Key{typ: TypeUser, lgen: 1} }
+	serial := Serial(1000)
+	newKey := func(typ *KeyType) *Key {
+		serial += 7919
+		return &Key{typ: typ, serial: serial, lgen: 1, usage: 1}
+	}
 	var p possCache
-	ring := keyring()
+	ring := newKey(TypeKeyring)
 	p.put(1, ring, true)
-	for range 10 {
-		p.put(1, user(), false)
+	for range 1000 {
+		p.put(1, newKey(TypeUser), false)
 	}
 	if v, ok := p.get(1, ring); !ok || !v {
-		t.Fatalf("the keyring's answer is %v, %v after ten other keys; want true, true", v, ok)
+		t.Fatalf("the keyring's answer is %v, %v after 1000 other keys; want true, true", v, ok)
 	}
-	rings := []*Key{keyring(), keyring(), keyring(), keyring()}
-	for _, r := range rings {
-		p.put(1, r, true)
+	if k, v, ok := p.bySerial(1, ring.serial); k != ring || !v || !ok {
+		t.Fatalf("bySerial(keyring) = %p, %v, %v; want %p, true, true", k, v, ok, ring)
 	}
-	for range 10 {
-		p.put(1, user(), false)
+	if _, ok := p.get(2, ring); ok {
+		t.Fatal("an answer under an older gen was given")
 	}
-	kept := 0
-	for _, r := range append(rings, ring) {
-		if _, ok := p.get(1, r); ok {
-			kept++
+
+	users := make([]*Key, 8)
+	for i := range users {
+		users[i] = newKey(TypeUser)
+		p.put(2, users[i], i%2 == 0)
+	}
+	for i, k := range users {
+		if v, ok := p.get(2, k); !ok || v != (i%2 == 0) {
+			t.Fatalf("user key %d's answer is %v, %v; want %v, true", i, v, ok, i%2 == 0)
 		}
 	}
-	if kept != 3 {
-		t.Fatalf("%d keyrings' answers kept after ten other keys; want 3 (one place for the others)", kept)
+	users[3].lgen++
+	if _, ok := p.get(2, users[3]); ok {
+		t.Fatal("an answer was given after the key's links changed")
+	}
+	if _, _, ok := p.bySerial(2, users[3].serial); ok {
+		t.Fatal("bySerial gave an answer after the key's links changed")
 	}
 }

@@ -279,7 +279,7 @@ func (s *State) searchProcessKeyrings(ctx *searchCtx) (*Key, error) {
 // itself: permission checks on, state checks off, depth limit on (R4.7c).
 //
 // The answer is a function of the whole state, and a lookup by serial asks
-// it every time: it is cached per cred, for the last few keys, while no
+// it every time: it is cached per cred, for up to 64 keys, while no
 // change has happened since (State.gen). An explanation recomputes it, so
 // that its trail shows the search.
 func (s *State) possessed(c *Cred, k *Key) bool {
@@ -375,31 +375,74 @@ func (s *State) searchPossessed(c *Cred, k *Key) bool {
 	return err == nil
 }
 
-// possCache holds possessed() answers computed under one State.gen, for up
-// to len(keys) keys, replaced in turn, except that an answer which took a
-// search (a keyring's or an authorisation key's) is passed over while one
-// that took only a look at the keyrings linking its key can go: a thread
-// that reads many keys of one keyring keeps the keyring's answer.
-// An answer for a key also ends when the key's own links change (its lgen).
+// possCache holds possessed() answers, each valid while State.gen is the
+// one it was computed under and, for a key other than a keyring or an
+// authorisation key, while the key's own links are as they were (its
+// lgen). It is a table of possSets sets of two answers, a key's set chosen
+// by its serial, so that an answer is found, and a new one stored, in a
+// few instructions: a thread that reads, describes or unlinks keys by
+// serial asks it on every call. An answer that took a search (a keyring's
+// or an authorisation key's) is not pushed out by one that did not, which
+// is cheap to work out again: a thread that reads many keys of one keyring
+// keeps the keyring's answer. The table is made on the first answer, so
+// that a cred that never looks a key up costs nothing.
 type possCache struct {
-	gen   uint64
-	n     uint8
-	next  uint8
-	vals  [4]bool
-	lgens [4]uint32
-	keys  [4]*Key
-	// searched has bit i set when keys[i]'s answer took a search.
-	searched uint8
+	sets *[possSets][2]possEntry
+	// gen is the State.gen of the newest answer: when it has ended, every
+	// answer has, and a lookup is over at once.
+	gen uint64
+}
+
+// possSetBits is log2 of the number of sets of possCache: 64 answers in
+// all, 2 KB.
+const (
+	possSetBits = 5
+	possSets    = 1 << possSetBits
+)
+
+type possEntry struct {
+	key    *Key
+	gen    uint64
+	serial Serial
+	lgen   uint32
+	val    bool
+	// searched says the answer took a search.
+	searched bool
+}
+
+// valid reports whether e is an answer about the key with serial n under
+// gen that stands.
+func (e *possEntry) valid(gen uint64, n Serial) bool {
+	// Serials are positive: an entry never filled has serial 0.
+	return e.serial == n && e.gen == gen && e.lgen == e.key.lgen
+}
+
+// set returns the set of the key with serial n (Fibonacci hashing), or
+// nil when no answer made under gen is cached.
+func (p *possCache) set(gen uint64, n Serial) *[2]possEntry {
+	if p.gen != gen || p.sets == nil {
+		return nil
+	}
+	return &p.sets[uint32(n)*0x9e3779b9>>(32-possSetBits)]
+}
+
+// find returns the answer about the key with serial n that stands under
+// gen, or nil.
+func (p *possCache) find(gen uint64, n Serial) *possEntry {
+	if set := p.set(gen, n); set != nil {
+		if set[0].valid(gen, n) {
+			return &set[0]
+		}
+		if set[1].valid(gen, n) {
+			return &set[1]
+		}
+	}
+	return nil
 }
 
 func (p *possCache) get(gen uint64, k *Key) (bool, bool) {
-	if p.gen != gen {
-		return false, false
-	}
-	for i := uint8(0); i < p.n; i++ {
-		if p.keys[i] == k {
-			return p.vals[i], p.lgens[i] == k.lgen
-		}
+	if e := p.find(gen, k.serial); e != nil && e.key == k {
+		return e.val, true
 	}
 	return false, false
 }
@@ -407,46 +450,53 @@ func (p *possCache) get(gen uint64, k *Key) (bool, bool) {
 // bySerial returns the key with serial n among the cached ones, if its
 // answer stands and it lives, with its answer.
 func (p *possCache) bySerial(gen uint64, n Serial) (*Key, bool, bool) {
-	if p.gen != gen {
-		return nil, false, false
-	}
-	for i := uint8(0); i < p.n; i++ {
-		if k := p.keys[i]; k.serial == n {
-			if p.lgens[i] != k.lgen || !k.alive() {
-				return nil, false, false
-			}
-			return k, p.vals[i], true
-		}
+	if e := p.find(gen, n); e != nil && e.key.alive() {
+		return e.key, e.val, true
 	}
 	return nil, false, false
 }
 
 func (p *possCache) put(gen uint64, k *Key, v bool) {
-	if p.gen != gen {
-		*p = possCache{gen: gen}
+	if p.sets == nil {
+		p.sets = new([possSets][2]possEntry)
 	}
-	for i := uint8(0); i < p.n; i++ {
-		if p.keys[i] == k {
-			p.vals[i], p.lgens[i] = v, k.lgen
-			return
+	p.gen = gen
+	set := &p.sets[uint32(k.serial)*0x9e3779b9>>(32-possSetBits)]
+	searched := k.possessedBySearch()
+	// The place: k's own, else one whose answer has ended, else one whose
+	// answer took no search, the first place first.
+	i := -1
+	for j := range set {
+		if set[j].key == k {
+			i = j
+			break
 		}
 	}
-	i := p.next
-	if p.n < uint8(len(p.keys)) {
-		p.n++
-	} else {
-		for j := range uint8(len(p.keys)) {
-			if c := (p.next + j) % uint8(len(p.keys)); p.searched&(1<<c) == 0 {
-				i = c
+	if i < 0 {
+		for j := range set {
+			if e := &set[j]; e.key == nil || !e.valid(gen, e.serial) {
+				i = j
 				break
 			}
 		}
 	}
-	p.keys[i], p.vals[i], p.lgens[i] = k, v, k.lgen
-	if k.possessedBySearch() {
-		p.searched |= 1 << i
-	} else {
-		p.searched &^= 1 << i
+	if i < 0 {
+		switch {
+		case !set[0].searched:
+			i = 0
+		case !set[1].searched:
+			i = 1
+		case !searched:
+			return
+		default:
+			i = 1
+		}
 	}
-	p.next = (i + 1) % uint8(len(p.keys))
+	// The newest answer goes first, so that an older one that took no
+	// search goes before it.
+	if i == 1 {
+		set[1] = set[0]
+		i = 0
+	}
+	set[i] = possEntry{key: k, gen: gen, serial: k.serial, lgen: k.lgen, val: v, searched: searched}
 }

@@ -229,7 +229,7 @@ func (s *State) indexKey(k *Key) {
 // so only their end ends State.gen: another key loses its last reference
 // either by its last unlink, which already ended its own cached possession
 // (linkChanged), or when a dying keyring that linked it is destroyed, and
-// then the serial cache finds it no longer alive (lookedUpLately).
+// then the serial cache finds it no longer alive (possCache.bySerial).
 func (s *State) unindexKey(k *Key) {
 	if k.isKeyring() || k.typ == TypeAuth {
 		s.changed()
