@@ -76,18 +76,33 @@ func (s *State) lookupAnyKey(c *Cred, id int32, flags lookupFlags, need Need) (k
 }
 
 // lookupKnown is lookupUserKey of serial id for a key c looked up lately
-// (its possession cached, Cred.poss) that is positive and valid, the common case, in one
-// step: for such a key checkLookedUp only checks the permission, whatever
-// the flags. It reports false, having done nothing, for every other key,
-// and when explaining or mutated.
+// (its possession cached, Cred.poss) that is positive and valid, the
+// common case, in one step: for such a key checkLookedUp only checks the
+// permission, whatever the flags. It reports false, having done nothing
+// but refresh the cached possession of a key whose links changed, for
+// every other key, and when explaining or mutated.
 func (s *State) lookupKnown(c *Cred, id Serial, need Need) (keyRef, error, bool) {
 	if s.trace != nil || s.cfg.Mutations != 0 {
 		return keyRef{}, nil, false
 	}
-	k, v, ok := c.poss.bySerial(s.gen, id)
-	if !ok || k.state != statePositive || k.expiry != 0 ||
+	e := c.poss.bySerial(s.gen, id)
+	if e == nil {
+		return keyRef{}, nil, false
+	}
+	k, v := e.key, e.val
+	if k.state != statePositive || k.expiry != 0 ||
 		k.flags&(flagUserConstruct|flagInvalidated|flagRevoked|flagDead) != 0 {
 		return keyRef{}, nil, false
+	}
+	if e.lgen != k.lgen {
+		// The key was linked or unlinked since: its possession is
+		// worked out again from the keyrings that link it, and the
+		// answer kept (a keyring's links end State.gen instead).
+		if e.searched {
+			return keyRef{}, nil, false
+		}
+		v = s.reachPossessed(c, k)
+		e.val, e.lgen = v, k.lgen
 	}
 	if err := s.permission(c, k, v, need); err != nil {
 		return keyRef{}, err, true

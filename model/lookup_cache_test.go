@@ -6,7 +6,7 @@ import "testing"
 // its key lives and its possession stands: the key's last unlink destroys
 // it (R8.3) and the next lookup fails ENOKEY; moving it out of the
 // thread's keyrings ends possession (R4.7).
-func TestLookedUpLatelyEnds(t *testing.T) {
+func TestCachedLookupEnds(t *testing.T) {
 	s := New(Config{Seed: 9})
 	c := s.NewCred(1000, 1000, nil, s.InitNS())
 	if _, err := s.JoinSessionKeyring(c, NullStr); err != nil {
@@ -80,8 +80,8 @@ func TestPossessionCacheKeepsSearchedAnswers(t *testing.T) {
 	if v, ok := p.get(1, ring); !ok || !v {
 		t.Fatalf("the keyring's answer is %v, %v after 1000 other keys; want true, true", v, ok)
 	}
-	if k, v, ok := p.bySerial(1, ring.serial); k != ring || !v || !ok {
-		t.Fatalf("bySerial(keyring) = %p, %v, %v; want %p, true, true", k, v, ok, ring)
+	if e := p.bySerial(1, ring.serial); e == nil || e.key != ring || !e.val {
+		t.Fatalf("bySerial(keyring) = %+v; want the keyring's answer, true", e)
 	}
 	if _, ok := p.get(2, ring); ok {
 		t.Fatal("an answer under an older gen was given")
@@ -101,7 +101,13 @@ func TestPossessionCacheKeepsSearchedAnswers(t *testing.T) {
 	if _, ok := p.get(2, users[3]); ok {
 		t.Fatal("an answer was given after the key's links changed")
 	}
-	if _, _, ok := p.bySerial(2, users[3].serial); ok {
-		t.Fatal("bySerial gave an answer after the key's links changed")
+	// bySerial gives the entry for lookupKnown to work the answer out
+	// again, but not once the key's memory is another key's.
+	if e := p.bySerial(2, users[3].serial); e == nil || e.key != users[3] || e.lgen == users[3].lgen {
+		t.Fatalf("bySerial after the key's links changed = %+v; want its entry with the old lgen", e)
+	}
+	users[3].serial++
+	if e := p.bySerial(2, users[3].serial-1); e != nil {
+		t.Fatalf("bySerial gave the entry of a key whose memory is another key's: %+v", e)
 	}
 }

@@ -447,13 +447,20 @@ func (p *possCache) get(gen uint64, k *Key) (bool, bool) {
 	return false, false
 }
 
-// bySerial returns the key with serial n among the cached ones, if its
-// answer stands and it lives, with its answer.
-func (p *possCache) bySerial(gen uint64, n Serial) (*Key, bool, bool) {
-	if e := p.find(gen, n); e != nil && e.key.alive() {
-		return e.key, e.val, true
+// bySerial returns the answer about the living key with serial n made
+// under gen, whether or not the key's links have changed since (its lgen),
+// or nil.
+func (p *possCache) bySerial(gen uint64, n Serial) *possEntry {
+	if set := p.set(gen, n); set != nil {
+		for i := range set {
+			// A key's memory can be another key's by now: the key
+			// must still have serial n (serials are not reused).
+			if e := &set[i]; e.serial == n && e.gen == gen && e.key.serial == n && e.key.alive() {
+				return e
+			}
+		}
 	}
-	return nil, false, false
+	return nil
 }
 
 func (p *possCache) put(gen uint64, k *Key, v bool) {
