@@ -66,13 +66,13 @@ func (s *State) linkBeginFind(ring *Key, typ *KeyType, desc string) (*Key, error
 	return old, nil
 }
 
-// linkBeginInsert is linkBeginFind for add_key, in one descent of the
-// index where there is no entry yet: it enters the new key's entry at once,
-// pointing to nk, a zeroed Key that keyAllocInto will make the key. When an
-// entry exists it is put back and returned, and nothing is entered
-// (pending false). While pending, the index holds an entry whose key is not
-// yet made: nothing may read the keyring's entries until linkCommitPending
-// or linkUndoInsert.
+// linkBeginInsert is linkBeginFind for add_key and key_link, in one
+// descent of the index where there is no entry yet: it enters the entry at
+// once, pointing to nk, the key to link or a zeroed Key that keyAllocInto
+// will make the key. When an entry exists it is put back and returned, and
+// nothing is entered (pending false). While pending, the index holds an
+// entry whose key may not be made yet: nothing may read the keyring's
+// entries until linkCommitPending or linkUndoInsert.
 func (s *State) linkBeginInsert(ring *Key, typ *KeyType, desc string, nk *Key) (old *Key, pending bool, err error) {
 	if !ring.isKeyring() {
 		return nil, false, ENOTDIR
@@ -133,6 +133,22 @@ func (s *State) linkCommit(ring *Key, k *Key) {
 // keyLink is key_link(): link k into ring after the restriction, cycle and
 // depth checks (R5.5a-b).
 func (s *State) keyLink(ring, k *Key) error {
+	if ring.isKeyring() && ring.ring.restrict == nil && !k.isKeyring() {
+		// Neither a restriction nor the cycle check applies, so the
+		// entry goes in with one descent of the index, as add_key's does
+		// (linkBeginInsert); the errors are linkBegin's, in its order.
+		_, pending, err := s.linkBeginInsert(ring, k.typ, k.desc, k)
+		if err != nil {
+			return err
+		}
+		if pending {
+			s.linkCommitPending(ring, k)
+		} else {
+			// An entry with k's index key is there: k displaces it.
+			s.linkCommit(ring, k)
+		}
+		return nil
+	}
 	if err := s.linkBegin(ring, k.typ, k.desc); err != nil {
 		return err
 	}
