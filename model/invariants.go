@@ -87,7 +87,7 @@ func (s *State) CheckInvariants() error {
 			if b := k.ring.links.big; b != nil && b.n <= smallLinks {
 				return fail("keyring %d index is a table of %d entries", k.serial, b.n)
 			}
-			if b := k.ring.links.idle; b != nil && (b.n != 0 || len(b.pos) != 0) {
+			if b := k.ring.links.idle; b != nil && (b.n != 0 || b.pos.len() != 0) {
 				return fail("keyring %d keeps a table of %d entries for its growth", k.serial, b.n)
 			}
 			if l := k.ring.names; l != nil && (k.ring.ns == nil || k.ring.ns.names[k.desc] != l || !slices.Contains(l.keys, k)) {

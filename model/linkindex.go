@@ -70,9 +70,9 @@ type linkIndex struct {
 // description) order, for the searches that descend into them
 // (eachKeyring).
 //
-// The table is keyed by a 64-bit hash of the index key (hash), so that it
-// holds no pointer for the collector to follow, and growing it reads no
-// description: a table keyed by the index keys themselves built a keyring
+// The table (posTable) is keyed by a 64-bit hash of the index key (hash),
+// so that it holds no pointer for the collector to follow, and growing it
+// reads no description: a table keyed by the index keys themselves built a keyring
 // of a million keys in 2.2 s instead of 1.3, most of it in reading the
 // descriptions again. An entry whose hash another entry holds already
 // has its place in more, by index key. A btree of all the entries, which
@@ -90,7 +90,7 @@ type bigLinks struct {
 	// Go map keeps its room.
 	chunks [][]link
 	n      int32
-	pos    map[uint64]int32
+	pos    posTable
 	more   map[linkKey]int32
 	rings  *btree.BTreeG[link]
 	// mask is anded with every hash: all ones, except in tests, which
@@ -117,7 +117,7 @@ func (b *bigLinks) hash(l link) uint64 {
 // find returns the place of the entry with l's index key, whose hash is h,
 // and whether it is recorded under h (else in more).
 func (b *bigLinks) find(l link, h uint64) (i int32, hashed, ok bool) {
-	if i, ok := b.pos[h]; ok {
+	if i, ok := b.pos.get(h); ok {
 		if e := b.at(i); e.ix == l.ix && e.desc == l.desc {
 			return i, true, true
 		}
@@ -145,7 +145,7 @@ func (b *bigLinks) replaceOrInsert(l link, fl *btree.FreeListG[link]) (link, boo
 	}
 	// find and place, with one lookup of the hash.
 	h := b.hash(l)
-	i, taken := b.pos[h]
+	i, taken := b.pos.get(h)
 	found := taken && b.at(i).ix == l.ix && b.at(i).desc == l.desc
 	if !found && len(b.more) > 0 {
 		i, found = b.more[l.indexKey()]
@@ -188,7 +188,7 @@ func (b *bigLinks) at(i int32) *link { return &b.chunks[i>>linkChunkBits][i&(lin
 // another entry's place is recorded under h.
 func (b *bigLinks) place(l link, h uint64, i int32, taken bool) {
 	if !taken {
-		b.pos[h] = i
+		b.pos.put(h, i)
 		return
 	}
 	if b.more == nil {
@@ -199,8 +199,8 @@ func (b *bigLinks) place(l link, h uint64, i int32, taken bool) {
 
 // replace records i, instead of from, as the place of l, whose hash is h.
 func (b *bigLinks) replace(l link, h uint64, from, i int32) {
-	if j, ok := b.pos[h]; ok && j == from {
-		b.pos[h] = i
+	if j, ok := b.pos.get(h); ok && j == from {
+		b.pos.put(h, i)
 		return
 	}
 	b.more[l.indexKey()] = i
@@ -214,7 +214,7 @@ func (b *bigLinks) delete(probe link) (link, bool) {
 	}
 	old := *b.at(i)
 	if hashed {
-		delete(b.pos, h)
+		b.pos.delete(h)
 	} else {
 		delete(b.more, probe.indexKey())
 	}
@@ -325,7 +325,7 @@ func (x *linkIndex) table(m *linkMem) *bigLinks {
 	if x.idle != nil {
 		return x.idle
 	}
-	return &bigLinks{pos: make(map[uint64]int32, 2*smallLinks), mask: m.hashMask}
+	return &bigLinks{mask: m.hashMask}
 }
 
 // MakeLarge makes the empty index x large: the entries then entered keep
@@ -442,7 +442,7 @@ func (b *bigLinks) emptied() *bigLinks {
 		b.chunks[i] = c[:0]
 	}
 	b.n = 0
-	clear(b.pos)
+	b.pos.clear()
 	b.more = nil
 	return b
 }
@@ -454,8 +454,8 @@ func (b *bigLinks) check() error {
 	if b == nil {
 		return nil
 	}
-	if len(b.pos)+len(b.more) != int(b.n) {
-		return fmt.Errorf("%d places for %d entries", len(b.pos)+len(b.more), b.n)
+	if b.pos.len()+len(b.more) != int(b.n) {
+		return fmt.Errorf("%d places for %d entries", b.pos.len()+len(b.more), b.n)
 	}
 	var links []link
 	for i, c := range b.chunks {
