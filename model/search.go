@@ -469,41 +469,20 @@ func (p *possCache) put(gen uint64, k *Key, v bool) {
 	}
 	p.gen = gen
 	set := &p.sets[uint32(k.serial)*0x9e3779b9>>(32-possSetBits)]
-	searched := k.possessedBySearch()
-	// The place: k's own, else one whose answer has ended, else one whose
-	// answer took no search, the first place first.
-	i := -1
-	for j := range set {
-		if set[j].key == k {
-			i = j
-			break
-		}
-	}
-	if i < 0 {
-		for j := range set {
-			if e := &set[j]; e.key == nil || !e.valid(gen, e.serial) {
-				i = j
-				break
-			}
-		}
-	}
-	if i < 0 {
-		switch {
-		case !set[0].searched:
-			i = 0
-		case !set[1].searched:
-			i = 1
-		case !searched:
+	e := possEntry{key: k, gen: gen, serial: k.serial, lgen: k.lgen, val: v, searched: k.possessedBySearch()}
+	// The newest answer goes first and the one it displaces second, so
+	// that the older of two goes next; but an answer that took a search
+	// and stands keeps its place against one that did not.
+	switch first := &set[0]; {
+	case first.key == k:
+	case first.searched && first.gen == gen && !e.searched:
+		if second := &set[1]; second.key != k && second.searched && second.gen == gen {
 			return
-		default:
-			i = 1
 		}
+		set[1] = e
+		return
+	default:
+		set[1] = *first
 	}
-	// The newest answer goes first, so that an older one that took no
-	// search goes before it.
-	if i == 1 {
-		set[1] = set[0]
-		i = 0
-	}
-	set[i] = possEntry{key: k, gen: gen, serial: k.serial, lgen: k.lgen, val: v, searched: searched}
+	set[0] = e
 }
