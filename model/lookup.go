@@ -98,7 +98,7 @@ func (s *State) lookupKnown(c *Cred, id Serial, need Need) (keyRef, error, bool)
 		// The key was linked or unlinked since: its possession is
 		// worked out again from the keyrings that link it, and the
 		// answer kept (a keyring's links end State.gen instead).
-		if e.searched {
+		if k.possessedBySearch() {
 			return keyRef{}, nil, false
 		}
 		v = s.reachPossessed(c, k)

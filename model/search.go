@@ -453,8 +453,10 @@ func (p *possCache) get(gen uint64, k *Key) (bool, bool) {
 func (p *possCache) bySerial(gen uint64, n Serial) *possEntry {
 	if set := p.set(gen, n); set != nil {
 		for i := range set {
-			// A key's memory can be another key's by now: the key
-			// must still have serial n (serials are not reused).
+			// A key's memory can be another key's by now: the
+			// entry is taken for the key that has serial n now, if
+			// any, and that key's lgen tells whether the answer is
+			// its own.
 			if e := &set[i]; e.serial == n && e.gen == gen && e.key.serial == n && e.key.alive() {
 				return e
 			}
