@@ -111,3 +111,29 @@ func TestPossessionCacheKeepsSearchedAnswers(t *testing.T) {
 		t.Fatalf("bySerial gave the entry of a key whose memory is another key's: %+v", e)
 	}
 }
+
+// Working out again which keyrings a possession search enters, after a
+// change, allocates nothing of its own: the search's context and trace
+// function live in the cred's cache. The one allocation left is the
+// session keyring's list of child keyrings, made again for the new gen.
+func TestReachRebuildAllocatesNothing(t *testing.T) {
+	s := New(Config{Seed: 9})
+	c := s.NewCred(1000, 1000, nil, s.InitNS())
+	if _, err := s.JoinSessionKeyring(c, NullStr); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.AddKey(c, Str("user"), Str("k"), Buf([]byte("v")), specSession)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := s.KeyBySerial(Serial(id))
+	allocs := testing.AllocsPerRun(100, func() {
+		s.changed()
+		if !s.reachPossessed(c, k) {
+			t.Fatal("the key in the session keyring is not possessed")
+		}
+	})
+	if allocs > 1 {
+		t.Fatalf("a rebuild of the reach list allocates %v times; want at most 1", allocs)
+	}
+}

@@ -326,13 +326,19 @@ func (s *State) reachPossessed(c *Cred, k *Key) bool {
 	rc := &c.reach
 	if !rc.valid || rc.gen != s.gen {
 		rc.rings = rc.rings[:0]
-		ctx := searchCtx{cred: c, typ: typeNone, flags: searchRecurse}
-		ctx.trace = func(ev SearchEvent) {
-			if ev.Keyring != nil && ev.Candidate == nil && ev.Skipped == "" {
-				rc.rings = append(rc.rings, reachRing{ring: ev.Keyring, cred: ctx.cred})
+		// The search's context and its trace function live in the
+		// cache, so that a rebuild allocates nothing: a local context
+		// that the function reads escapes to the heap.
+		if rc.enter == nil {
+			rc.enter = func(ev SearchEvent) {
+				if ev.Keyring != nil && ev.Candidate == nil && ev.Skipped == "" {
+					rc.rings = append(rc.rings, reachRing{ring: ev.Keyring, cred: rc.ctx.cred})
+				}
 			}
 		}
-		_, _ = s.searchProcessKeyrings(&ctx)
+		rc.ctx = searchCtx{cred: c, typ: typeNone, flags: searchRecurse, trace: rc.enter}
+		_, _ = s.searchProcessKeyrings(&rc.ctx)
+		rc.ctx = searchCtx{}
 		rc.gen, rc.valid = s.gen, true
 	}
 	if p := k.parent; p != nil {
@@ -362,6 +368,10 @@ type reachCache struct {
 	gen   uint64
 	valid bool
 	rings []reachRing
+	// ctx is the context of the search that makes rings, while it runs;
+	// enter is its trace function, made once.
+	ctx   searchCtx
+	enter func(SearchEvent)
 }
 
 type reachRing struct {
