@@ -427,14 +427,17 @@ func (e *possEntry) valid(gen uint64, n Serial) bool {
 	return e.serial == n && e.gen == gen && e.lgen == e.key.lgen
 }
 
-// set returns the set of the key with serial n (Fibonacci hashing), or
-// nil when no answer made under gen is cached.
+// set returns the set of the key with serial n, or nil when no answer
+// made under gen is cached.
 func (p *possCache) set(gen uint64, n Serial) *[2]possEntry {
 	if p.gen != gen || p.sets == nil {
 		return nil
 	}
-	return &p.sets[uint32(n)*0x9e3779b9>>(32-possSetBits)]
+	return &p.sets[possSet(n)]
 }
+
+// possSet is the set of the key with serial n (Fibonacci hashing).
+func possSet(n Serial) uint32 { return uint32(n) * 0x9e3779b9 >> (32 - possSetBits) }
 
 // find returns the answer about the key with serial n that stands under
 // gen, or nil.
@@ -480,7 +483,7 @@ func (p *possCache) put(gen uint64, k *Key, v bool) {
 		p.sets = new([possSets][2]possEntry)
 	}
 	p.gen = gen
-	set := &p.sets[uint32(k.serial)*0x9e3779b9>>(32-possSetBits)]
+	set := &p.sets[possSet(k.serial)]
 	e := possEntry{key: k, gen: gen, serial: k.serial, lgen: k.lgen, val: v, searched: k.possessedBySearch()}
 	// The newest answer goes first and the one it displaces second, so
 	// that the older of two goes next; but an answer that took a search
@@ -488,7 +491,7 @@ func (p *possCache) put(gen uint64, k *Key, v bool) {
 	switch first := &set[0]; {
 	case first.key == k:
 	case first.searched && first.gen == gen && !e.searched:
-		if second := &set[1]; second.key != k && second.searched && second.gen == gen {
+		if second := &set[1]; second.searched && second.gen == gen {
 			return
 		}
 		set[1] = e
