@@ -66,7 +66,11 @@ func (t *posTable) put(h uint64, i int32) {
 func (t *posTable) delete(h uint64) {
 	mask := uint64(len(t.places) - 1)
 	i := h & mask
-	for t.places[i] == 0 || t.hashes[i] != h {
+	for t.hashes[i] != h || t.places[i] == 0 {
+		if t.places[i] == 0 {
+			// A run of probes ends at an empty slot: h is not held.
+			panic("model: posTable.delete of a hash it does not hold")
+		}
 		i = (i + 1) & mask
 	}
 	for j := (i + 1) & mask; t.places[j] != 0; j = (j + 1) & mask {
