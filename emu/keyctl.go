@@ -13,9 +13,9 @@ import (
 // emulator sees the same arguments the kernel would. They call the thread
 // directly with a fixed-size argument array, which stays on the stack.
 // The lookups among them (read, describe, get_security, a search without
-// destination) first try the shared read path, and add_key goes to the
-// exclusive one, without building the array: their arguments reach the
-// model as the array's would (cString, bufUBuf). Like x/sys's, a wrapper
+// destination) first try the shared read path, and add_key, link and
+// unlink go to the exclusive one, without building the array: their
+// arguments reach the model as the array's would (cString, bufUBuf). Like x/sys's, a wrapper
 // given a string that holds a NUL returns 0 and EINVAL without a call.
 
 var zeroBuf = []byte{}
@@ -87,7 +87,23 @@ func (t *Thread) requestKeyShared(keyType, description, callout *model.UStr) (in
 }
 
 func (t *Thread) keyctlInt(cmd, arg2, arg3, arg4, arg5 int) (int, error) {
+	switch op := int32(cmd); op {
+	case KEYCTL_LINK, KEYCTL_UNLINK:
+		return t.keyctlLinkage(op, int32(arg2), int32(arg3))
+	}
 	return t.call(SYS_KEYCTL, &[5]Arg{Int(cmd), Int(arg2), Int(arg3), Int(arg4), Int(arg5)})
+}
+
+// keyctlLinkage is KEYCTL_LINK or KEYCTL_UNLINK (op) of key id in keyring
+// ring, on the exclusive path without the argument array: the model gets
+// what keyctlLocked would give it.
+func (t *Thread) keyctlLinkage(op, id, ring int32) (int, error) {
+	return t.runExclusive(SYS_KEYCTL, int(op), func() (int, error) {
+		if op == KEYCTL_LINK {
+			return t.proc.sys.m.Link(t.cred, id, ring)
+		}
+		return t.proc.sys.m.Unlink(t.cred, id, ring)
+	})
 }
 
 func (t *Thread) keyctlBuffer(cmd, arg2 int, buf []byte, arg5 int) (int, error) {

@@ -34,12 +34,15 @@ func (s *State) AddKey(c *Cred, typeArg, descArg UStr, payload UBuf, ringid int3
 	if err != nil {
 		return -1, err
 	}
-	defer s.put(ref.key)
+	// The reference is dropped here rather than in a deferred call, which
+	// would cost an update a tenth of its time.
 	k, err := s.createOrUpdate(c, ref, typeName, desc, data)
-	if err != nil {
-		return -1, err
+	r := -1
+	if err == nil {
+		r = int(k.serial)
 	}
-	return int(k.serial), nil
+	s.put(ref.key)
+	return r, err
 }
 
 // optimisticInsertMin is the size from which createOrUpdate enters a new
@@ -82,6 +85,8 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 	// lookup and an insertion); it points to nk, which becomes the key. In
 	// a smaller one a lookup costs less than putting back an entry that
 	// exists (an update).
+	// nk stays the spare until it becomes the key: a call that makes none
+	// (an update, an error) leaves it for the next.
 	nk, buf := s.spare, s.spareBuf
 	if nk == nil {
 		if typ != TypeKeyring && len(data) <= smallPayload {
@@ -89,14 +94,8 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 		} else {
 			nk = new(Key)
 		}
+		s.spare, s.spareBuf = nk, buf
 	}
-	s.spare, s.spareBuf = nil, nil
-	made := false // nk became the key; otherwise it waits for the next call
-	defer func() {
-		if !made {
-			s.spare, s.spareBuf = nk, buf
-		}
-	}()
 	var old *Key
 	var pending bool
 	var err error
@@ -141,7 +140,7 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 		cancel()
 		return nil, err
 	}
-	made = true
+	s.spare, s.spareBuf = nil, nil
 	if err := s.payloadReserve(k, len(data)); err != nil {
 		cancel()
 		s.put(k)

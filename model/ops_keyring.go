@@ -90,18 +90,26 @@ func (s *State) Clear(c *Cred, id int32) (int, error) {
 // the key (Link), both with CREATE.
 //
 // Like AddKey, Link and Unlink leave the cached answers to linkChanged.
+//
+// Link and Unlink drop their references where they return rather than in
+// deferred calls, which would be a sizeable part of the cost of the call.
 func (s *State) Link(c *Cred, id, ringid int32) (int, error) {
 	ringRef, err := s.lookupUserKey(c, ringid, lookupCreate, NeedWrite)
 	if err != nil {
 		return -1, err
 	}
-	defer s.put(ringRef.key)
 	ref, err := s.lookupUserKey(c, id, lookupCreate, NeedLink)
-	if err != nil {
-		return -1, err
+	if err == nil {
+		err = s.keyLink(ringRef.key, ref.key)
+		s.put(ref.key)
 	}
-	defer s.put(ref.key)
-	if err := s.keyLink(ringRef.key, ref.key); err != nil {
+	s.put(ringRef.key)
+	return errResult(err)
+}
+
+// errResult is a call's result for err: 0, or -1 and err.
+func errResult(err error) (int, error) {
+	if err != nil {
 		return -1, err
 	}
 	return 0, nil
@@ -114,19 +122,17 @@ func (s *State) Unlink(c *Cred, id, ringid int32) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	defer s.put(ringRef.key)
 	ref, err := s.lookupUserKey(c, id, lookupPartial, needUnlink)
-	if err != nil {
-		return -1, err
+	if err == nil {
+		if ringRef.key.has(flagKeep) && ref.key.has(flagKeep) {
+			err = EPERM
+		} else {
+			err = s.keyUnlink(ringRef.key, ref.key)
+		}
+		s.put(ref.key)
 	}
-	defer s.put(ref.key)
-	if ringRef.key.has(flagKeep) && ref.key.has(flagKeep) {
-		return -1, EPERM
-	}
-	if err := s.keyUnlink(ringRef.key, ref.key); err != nil {
-		return -1, err
-	}
-	return 0, nil
+	s.put(ringRef.key)
+	return errResult(err)
 }
 
 // Search is KEYCTL_SEARCH (op 10, D28): a recursive, state-checked search
