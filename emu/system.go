@@ -108,7 +108,7 @@ func New(cfg Config) *System {
 		nextPID: 100,
 		procs:   make(map[int]*Process),
 	}
-	s.mu.shared = func(on bool) { s.m.SetShared(on) }
+	s.mu.m = &s.m
 	s.m.SetShared(true)
 	s.cond = sync.NewCond(&s.mu)
 	s.setFaultsLocked(cfg.Faults)
@@ -198,14 +198,14 @@ func (s *System) Model(fn func(*model.State)) {
 // would be atomic writes to the keys' counts from every reader.
 type sysLock struct {
 	shards []lockShard
-	// shared is called with false when a writer has taken every shard and
-	// with true before it lets them go.
-	shared func(bool)
+	// m is System.m, told it is not shared when a writer has taken every
+	// shard and that it is before the writer lets them go.
+	m **model.State
 	// writes counts the writers that have held the lock: a value read
 	// with no writer inside names one state of everything the lock guards
 	// (Thread.keyringIDs). It has a cache line of its own, so that a
 	// write does not make every reader miss the shard list.
-	_      [128 - (unsafe.Sizeof([]lockShard{})+unsafe.Sizeof(func(bool) {}))%128]byte
+	_      [128 - (unsafe.Sizeof([]lockShard{})+unsafe.Sizeof((**model.State)(nil)))%128]byte
 	writes atomic.Uint64
 	_      [120]byte
 }
@@ -228,13 +228,13 @@ func (l *sysLock) Lock() {
 	for i := range l.shards {
 		l.shards[i].Lock()
 	}
-	l.shared(false)
+	(*l.m).SetShared(false)
 }
 
 // Unlock releases what Lock took, counting the write first.
 func (l *sysLock) Unlock() {
 	l.writes.Add(1)
-	l.shared(true)
+	(*l.m).SetShared(true)
 	for i := len(l.shards) - 1; i >= 0; i-- {
 		l.shards[i].Unlock()
 	}
