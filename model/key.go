@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -108,18 +109,11 @@ type link struct {
 
 // mkLink returns the index entry of key under (typ, desc).
 func mkLink(typ *KeyType, desc string, key *Key) link {
-	var ix uint64
-	if len(desc) >= 7 {
-		_ = desc[6]
-		ix = uint64(desc[0])<<48 | uint64(desc[1])<<40 | uint64(desc[2])<<32 | uint64(desc[3])<<24 |
-			uint64(desc[4])<<16 | uint64(desc[5])<<8 | uint64(desc[6])
-	} else {
-		for i := 0; i < len(desc); i++ {
-			ix = ix<<8 | uint64(desc[i])
-		}
-		ix <<= 8 * (7 - len(desc))
-	}
-	return link{ix: uint64(typ.order)<<56 | ix, desc: desc, key: key}
+	// The prefix is read as one big-endian word whose first byte is the
+	// type's order: a short description needs no loop.
+	b := [8]byte{typ.order}
+	copy(b[1:], desc)
+	return link{ix: binary.BigEndian.Uint64(b[:]), desc: desc, key: key}
 }
 
 // linkedIn records that ring now links k: nparents counts the keyrings
