@@ -75,23 +75,23 @@ func (s *State) lookupAnyKey(c *Cred, id int32, flags lookupFlags, need Need) (k
 	return ref, nil
 }
 
-// lookupKnown is lookupUserKey of serial id for a key c looked up lately
-// (its possession cached, Cred.poss) that is positive and valid, the
-// common case, in one step: for such a key checkLookedUp only checks the
-// permission, whatever the flags. It reports false, having done nothing
-// but refresh the cached possession of a key whose links changed, for
-// every other key, and when explaining or mutated.
+// lookupKnown is lookupUserKey of serial id, in one step, for a key that
+// is positive and valid, the common case, whose possession c has cached
+// (Cred.poss) or is a look at the keyrings that link it (a key that is
+// neither a keyring nor an authorisation key, reachPossessed): for such a
+// key checkLookedUp only checks the permission, whatever the flags. It
+// reports false for every other key, and when explaining or mutated,
+// having done nothing but keep the possession of a key it worked out.
 func (s *State) lookupKnown(c *Cred, id Serial, need Need) (keyRef, error, bool) {
 	if s.trace != nil || s.cfg.Mutations != 0 {
 		return keyRef{}, nil, false
 	}
 	e := c.poss.bySerial(s.gen, id)
 	if e == nil {
-		return keyRef{}, nil, false
+		return s.lookupUncached(c, id, need)
 	}
 	k, v := e.key, e.val
-	if k.state != statePositive || k.expiry != 0 ||
-		k.flags&(flagUserConstruct|flagInvalidated|flagRevoked|flagDead) != 0 {
+	if !k.positiveValid() {
 		return keyRef{}, nil, false
 	}
 	if e.lgen != k.lgen {
@@ -108,6 +108,31 @@ func (s *State) lookupKnown(c *Cred, id Serial, need Need) (keyRef, error, bool)
 		return keyRef{}, err, true
 	}
 	return keyRef{s.get(k), v}, nil, true
+}
+
+// lookupUncached is lookupKnown for a key whose possession c has not
+// cached: possessed() would miss the cache as bySerial did, and for a key
+// that is neither a keyring nor an authorisation key it would look at the
+// keyrings that link it, which is done here, and the answer kept.
+func (s *State) lookupUncached(c *Cred, id Serial, need Need) (keyRef, error, bool) {
+	k := s.serials.get(id)
+	if k == nil || !k.alive() || !k.positiveValid() || k.possessedBySearch() {
+		return keyRef{}, nil, false
+	}
+	v := s.reachPossessed(c, k)
+	c.poss.put(s.gen, k, v)
+	if err := s.permission(c, k, v, need); err != nil {
+		return keyRef{}, err, true
+	}
+	return keyRef{s.get(k), v}, nil, true
+}
+
+// positiveValid reports whether k is positive and valid without a look at
+// the clock: instantiated, with no expiry, neither invalidated, revoked,
+// dead nor under construction.
+func (k *Key) positiveValid() bool {
+	return k.state == statePositive && k.expiry == 0 &&
+		k.flags&(flagUserConstruct|flagInvalidated|flagRevoked|flagDead) == 0
 }
 
 // checkLookedUp is the second half of lookup_user_key(): R3.2b.
