@@ -133,10 +133,19 @@ func (t *Thread) keyctlString(cmd, id int) (string, error) {
 }
 
 func (t *Thread) keyctlGetKeyringID(id int, create bool) (int, error) {
-	if !create && id == int(int32(id)) {
+	if !create && id == int(int32(id)) && t.trace == nil {
 		if r, err, ok := t.keptKeyringID(int32(id)); ok {
 			return r, err
 		}
+		// The shared path without the argument array, as call would
+		// take it.
+		if r, err, ok := t.runShared(int32(id), false, true, func() (int, error, bool) {
+			r, err := t.proc.sys.m.GetKeyringID(t.cred, int32(id), false)
+			return r, err, true
+		}); ok {
+			return r, err
+		}
+		return t.callExclusive(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_GET_KEYRING_ID), Int(id), Int(0)})
 	}
 	c := 0
 	if create {
