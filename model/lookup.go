@@ -104,8 +104,10 @@ func (s *State) lookupKnown(c *Cred, id Serial, need Need) (keyRef, error, bool)
 		v = s.reachPossessed(c, k)
 		e.val, e.lgen = v, k.lgen
 	}
-	if err := s.permission(c, k, v, need); err != nil {
-		return keyRef{}, err, true
+	if !s.ownerGrants(c, k, v, need) {
+		if err := s.permission(c, k, v, need); err != nil {
+			return keyRef{}, err, true
+		}
 	}
 	return keyRef{s.get(k), v}, nil, true
 }
@@ -121,8 +123,10 @@ func (s *State) lookupUncached(c *Cred, id Serial, need Need) (keyRef, error, bo
 	}
 	v := s.reachPossessed(c, k)
 	c.poss.put(s.gen, k, v)
-	if err := s.permission(c, k, v, need); err != nil {
-		return keyRef{}, err, true
+	if !s.ownerGrants(c, k, v, need) {
+		if err := s.permission(c, k, v, need); err != nil {
+			return keyRef{}, err, true
+		}
 	}
 	return keyRef{s.get(k), v}, nil, true
 }

@@ -35,3 +35,15 @@ func (s *State) perm(c *Cred, k *Key, possessed bool) Perm {
 	}
 	return p & KEY_OTH_ALL
 }
+
+// ownerGrants reports whether c owns k and the owner's permission, with
+// the possessor's if possessed, grants need, while nothing is traced: the
+// common case of permission, small enough to be checked in line where a
+// lookup or a search asks it for every key.
+func (s *State) ownerGrants(c *Cred, k *Key, possessed bool, need Need) bool {
+	p := k.perm >> 16
+	if possessed {
+		p |= p >> 8
+	}
+	return k.uid == c.FSUID && s.trace == nil && p&Perm(need)&KEY_OTH_ALL != 0
+}
