@@ -314,7 +314,11 @@ func (x *linkIndex) ReplaceOrInsert(l link, m *linkMem) (link, bool) {
 		return link{}, false
 	}
 	x.small = append(x.small, link{})
-	copy(x.small[i+1:], x.small[i:])
+	// copy moves pointers through the collector's typedslicecopy even
+	// when nothing moves: an entry that sorts last is not copied.
+	if i < len(x.small)-1 {
+		copy(x.small[i+1:], x.small[i:])
+	}
 	x.small[i] = l
 	x.seen |= linkBit(l)
 	return link{}, false
@@ -353,7 +357,9 @@ func (x *linkIndex) Delete(probe link) (link, bool) {
 		return link{}, false
 	}
 	old := x.small[i]
-	copy(x.small[i:], x.small[i+1:])
+	if i < len(x.small)-1 {
+		copy(x.small[i:], x.small[i+1:])
+	}
 	x.small[len(x.small)-1] = link{}
 	x.small = x.small[:len(x.small)-1]
 	x.seen = x.seenBits()
