@@ -16,8 +16,8 @@ func TestOwnerGrantsAgreesWithPermission(t *testing.T) {
 		permByte := rapid.IntRange(0, 0x3f)
 		c := &Cred{FSUID: UID(ids.Draw(t, "fsuid")), FSGID: GID(ids.Draw(t, "fsgid"))}
 		k := &Key{
-			uid:  UID(ids.Draw(t, "uid")),
-			gid:  GID(ids.Draw(t, "gid")),
+			uid: UID(ids.Draw(t, "uid")),
+			gid: GID(ids.Draw(t, "gid")),
 			perm: Perm(permByte.Draw(t, "possessor"))<<24 | Perm(permByte.Draw(t, "user"))<<16 |
 				Perm(permByte.Draw(t, "group"))<<8 | Perm(permByte.Draw(t, "other")),
 		}
