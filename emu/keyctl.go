@@ -12,11 +12,12 @@ import (
 // (empty payloads are a non-NULL pointer, strings are never NULL), so the
 // emulator sees the same arguments the kernel would. They call the thread
 // directly with a fixed-size argument array, which stays on the stack.
-// The lookups among them (read, describe, get_security, a search without
-// destination) first try the shared read path, and add_key, link and
-// unlink go to the exclusive one, without building the array: their
-// arguments reach the model as the array's would (cString, bufUBuf). Like x/sys's, a wrapper
-// given a string that holds a NUL returns 0 and EINVAL without a call.
+// The lookups among them (read, describe, get_security, get_keyring_id
+// without create, a search without destination) first try the shared read
+// path, and add_key, link and unlink go to the exclusive one, without
+// building the array: their arguments reach the model as the array's
+// would (cString, bufUBuf). Like x/sys's, a wrapper given a string that
+// holds a NUL returns 0 and EINVAL without a call.
 
 var zeroBuf = []byte{}
 
