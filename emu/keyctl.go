@@ -14,10 +14,10 @@ import (
 // directly with a fixed-size argument array, which stays on the stack.
 // The lookups among them (read, describe, get_security, get_keyring_id
 // without create, a search without destination) first try the shared read
-// path, and add_key, link and unlink go to the exclusive one, without
-// building the array: their arguments reach the model as the array's
-// would (cString, bufUBuf). Like x/sys's, a wrapper given a string that
-// holds a NUL returns 0 and EINVAL without a call.
+// path, and add_key, link, unlink and join_session_keyring go to the
+// exclusive one, without building the array: their arguments reach the
+// model as the array's would (cString, bufUBuf). Like x/sys's, a wrapper
+// given a string that holds a NUL returns 0 and EINVAL without a call.
 
 var zeroBuf = []byte{}
 
@@ -91,6 +91,10 @@ func (t *Thread) keyctlInt(cmd, arg2, arg3, arg4, arg5 int) (int, error) {
 	switch op := int32(cmd); op {
 	case KEYCTL_LINK, KEYCTL_UNLINK:
 		return t.keyctlLinkage(op, int32(arg2), int32(arg3))
+	case KEYCTL_JOIN_SESSION_KEYRING:
+		if arg2 == 0 {
+			return t.joinSessionKeyring(model.NullStr)
+		}
 	}
 	return t.call(SYS_KEYCTL, &[5]Arg{Int(cmd), Int(arg2), Int(arg3), Int(arg4), Int(arg5)})
 }
@@ -161,10 +165,19 @@ func (t *Thread) keyctlSetperm(id int, perm uint32) error {
 }
 
 func (t *Thread) keyctlJoinSessionKeyring(name string) (int, error) {
-	if _, ok := cString(name); !ok {
+	s, ok := cString(name)
+	if !ok {
 		return 0, sysErr(model.EINVAL)
 	}
-	return t.call(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_JOIN_SESSION_KEYRING), String(name)})
+	return t.joinSessionKeyring(s)
+}
+
+// joinSessionKeyring is KEYCTL_JOIN_SESSION_KEYRING of name (NULL for an
+// anonymous keyring) on the exclusive path without the argument array.
+func (t *Thread) joinSessionKeyring(name model.UStr) (int, error) {
+	return t.runExclusive(SYS_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, func() (int, error) {
+		return t.proc.sys.m.JoinSessionKeyring(t.cred, name)
+	})
 }
 
 func (t *Thread) keyctlSearch(ringid int, keyType, description string, destRingid int) (int, error) {
