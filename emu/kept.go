@@ -114,8 +114,8 @@ const keptBuffers = 2
 // id made on the shared read path: the bytes from which the answer for a
 // buffer of any length follows. For a read they are the key's payload, the
 // key's own (model.State.ReadKept); for a describe, the text with its NUL
-// (model.State.DescribeKept), copied into text, which the entry keeps for
-// the next one. The answer stands while no writer has held System.mu since
+// (model.State.DescribeKept), in text, a buffer the entry took from
+// Thread.describeText (keepBuffer). The answer stands while no writer has held System.mu since
 // it was made (sysLock.writes; 0 is an empty entry), and so does the
 // payload.
 type keptBuffer struct {
@@ -147,10 +147,11 @@ func (t *Thread) keptBuffer(op, id int32, buf []byte) (int, error, bool) {
 	return 0, nil, false
 }
 
-// keepBuffer keeps data as t's answer of op on id, in place of the oldest;
-// a describe's text is copied. t's shard of System.mu is held. With
-// Config.CheckCaches it first compares data with the answer kept for the
-// call, if that stands.
+// keepBuffer keeps data as t's answer of op on id, in place of the oldest.
+// A describe's text is t.describeText: the entry takes that buffer, and
+// gives its own to t.describeText for the next describe. t's shard of
+// System.mu is held. With Config.CheckCaches it first compares data with
+// the answer kept for the call, if that stands.
 func (t *Thread) keepBuffer(op, id int32, data []byte) {
 	s := t.proc.sys
 	writes := s.mu.writes.Load()
@@ -167,8 +168,7 @@ func (t *Thread) keepBuffer(op, id int32, data []byte) {
 	e := &t.buffers[t.nextBuffer]
 	t.nextBuffer = (t.nextBuffer + 1) % keptBuffers
 	if op == KEYCTL_DESCRIBE {
-		e.text = append(e.text[:0], data...)
-		data = e.text
+		e.text, t.describeText = data, e.text[:0]
 	}
 	e.writes, e.op, e.id, e.data = writes, op, id, data
 }

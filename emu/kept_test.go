@@ -352,6 +352,16 @@ func TestKeptDescribeAnswers(t *testing.T) {
 			require.Equal(t, map[int]string{k: "v", k2: "two"}[id], string(buf[:n]))
 		}
 	}
+	// Describes of two keys in turn are both kept, each text in a buffer
+	// of its own: the second does not write over the first.
+	for range 3 {
+		for _, id := range []int{k, k2} {
+			n, err := th.KeyctlBuffer(emu.KEYCTL_DESCRIBE, id, buf, 0)
+			require.NoError(t, err)
+			want := map[int]string{k: "user;1000;2000;3f3f3f3f;k", k2: "user;1000;1000;3f010000;k2"}[id]
+			require.Equal(t, want+"\x00", string(buf[:n]))
+		}
+	}
 }
 
 // Kept answers are the thread's, guarded by its shard: goroutines sharing
