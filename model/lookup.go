@@ -104,7 +104,7 @@ func (s *State) lookupKnown(c *Cred, id Serial, need Need) (keyRef, error, bool)
 		v = s.reachPossessed(c, k)
 		e.val, e.lgen = v, k.lgen
 	}
-	if !s.ownerGrants(c, k, v, need) {
+	if !s.permitted(c, k, v, need) {
 		if err := s.permission(c, k, v, need); err != nil {
 			return keyRef{}, err, true
 		}
@@ -123,7 +123,7 @@ func (s *State) lookupUncached(c *Cred, id Serial, need Need) (keyRef, error, bo
 	}
 	v := s.reachPossessed(c, k)
 	c.poss.put(s.gen, k, v)
-	if !s.ownerGrants(c, k, v, need) {
+	if !s.permitted(c, k, v, need) {
 		if err := s.permission(c, k, v, need); err != nil {
 			return keyRef{}, err, true
 		}

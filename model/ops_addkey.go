@@ -185,7 +185,7 @@ func (s *State) updateKey(c *Cred, ref keyRef, data []byte) error {
 	if k.has(flagUserConstruct) {
 		return s.waitFor(k)
 	}
-	if !s.ownerGrants(c, k, ref.possessed, NeedWrite) {
+	if !s.permitted(c, k, ref.possessed, NeedWrite) {
 		if err := s.permission(c, k, ref.possessed, NeedWrite); err != nil {
 			return err
 		}

@@ -372,7 +372,7 @@ func (s *State) read(c *Cred, id int32, buf UBuf) (int, error, []byte, bool) {
 	if err := k.readState(); err != nil {
 		return -1, err, nil, false
 	}
-	if s.permission(c, k, ref.possessed, NeedRead) != nil && !ref.possessed {
+	if !s.permitted(c, k, ref.possessed, NeedRead) && s.permission(c, k, ref.possessed, NeedRead) != nil && !ref.possessed {
 		return -1, EACCES, nil, false
 	}
 	if !k.typ.readable {

@@ -36,14 +36,19 @@ func (s *State) perm(c *Cred, k *Key, possessed bool) Perm {
 	return p & KEY_OTH_ALL
 }
 
-// ownerGrants reports whether c owns k and the owner's permission, with
-// the possessor's if possessed, grants need, while nothing is traced: the
-// common case of permission, small enough to be checked in line where a
-// lookup or a search asks it for every key.
-func (s *State) ownerGrants(c *Cred, k *Key, possessed bool, need Need) bool {
+// permitted reports whether permission grants need where that is settled
+// in line: need asks for no check (NeedNone, an override), or c owns k and
+// the owner's permission, with the possessor's if possessed, grants need,
+// while nothing is traced. It is the common case of permission, small
+// enough to be inlined where a lookup or a search asks for every key;
+// when it reports false, permission decides.
+func (s *State) permitted(c *Cred, k *Key, possessed bool, need Need) bool {
+	if need == NeedNone || need > NeedSetattr {
+		return true
+	}
 	p := k.perm >> 16
 	if possessed {
 		p |= p >> 8
 	}
-	return k.uid == c.FSUID && s.trace == nil && p&Perm(need)&KEY_OTH_ALL != 0
+	return k.uid == c.FSUID && s.trace == nil && p&Perm(need) != 0
 }

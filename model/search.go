@@ -182,7 +182,7 @@ func (s *State) iterate(ctx *searchCtx, k *Key, depth int) int {
 	if ctx.target != nil && k != ctx.target {
 		return 0
 	}
-	if ctx.flags&searchNoCheckPerm == 0 && !s.ownerGrants(ctx.cred, k, ctx.possessed, NeedSearch) && s.permission(ctx.cred, k, ctx.possessed, NeedSearch) != nil {
+	if ctx.flags&searchNoCheckPerm == 0 && !s.permitted(ctx.cred, k, ctx.possessed, NeedSearch) && s.permission(ctx.cred, k, ctx.possessed, NeedSearch) != nil {
 		return note(EACCES)
 	}
 	if ctx.flags&searchStateCheck != 0 && k.state == stateNegative {
@@ -345,7 +345,7 @@ func (s *State) reachPossessed(c *Cred, k *Key) bool {
 		// A keyring that links k (the only one if nparents is 1): no
 		// index to search.
 		for _, r := range rc.rings {
-			if r.ring == p && (s.ownerGrants(r.cred, k, true, NeedSearch) || s.permission(r.cred, k, true, NeedSearch) == nil) {
+			if r.ring == p && (s.permitted(r.cred, k, true, NeedSearch) || s.permission(r.cred, k, true, NeedSearch) == nil) {
 				return true
 			}
 		}
