@@ -219,13 +219,25 @@ func (k *Key) find(typ *KeyType, desc string) (*Key, bool) {
 	return k.findLink(mkLink(typ, desc, nil))
 }
 
-// findLink is find with the index entry already made.
+// findLink is find with the index entry already made. A small index is
+// searched here rather than through linkIndex.Get, a call fewer for the
+// lookup that every keyring a search enters makes.
 func (k *Key) findLink(probe link) (*Key, bool) {
 	if k.ring == nil {
 		return nil, false
 	}
-	l, ok := k.ring.links.Get(probe)
-	return l.key, ok
+	x := &k.ring.links
+	if x.big != nil {
+		l, ok := x.big.get(probe)
+		return l.key, ok
+	}
+	if x.seen&linkBit(probe) == 0 {
+		return nil, false
+	}
+	if i, ok := x.search(probe); ok {
+		return x.small[i].key, true
+	}
+	return nil, false
 }
 
 // eachChildKeyring calls fn for every keyring linked in k, in (type,

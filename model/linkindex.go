@@ -278,20 +278,6 @@ func (x *linkIndex) search(probe link) (int, bool) {
 	return lo, false
 }
 
-// Get returns the entry with probe's index key.
-func (x *linkIndex) Get(probe link) (link, bool) {
-	if x.big != nil {
-		return x.big.get(probe)
-	}
-	if x.seen&linkBit(probe) == 0 {
-		return link{}, false
-	}
-	if i, ok := x.search(probe); ok {
-		return x.small[i], true
-	}
-	return link{}, false
-}
-
 // ReplaceOrInsert enters l, returning the entry it replaced; an index
 // that grows large takes its memory from m.
 func (x *linkIndex) ReplaceOrInsert(l link, m *linkMem) (link, bool) {
