@@ -150,24 +150,24 @@ func (s *State) Search(c *Cred, ringid int32, typeArg, descArg UStr, dest int32)
 	if err != nil {
 		return -1, err
 	}
-	// The reference is dropped when searchFrom returns, without a defer,
-	// which would cost a search a few percent.
-	r, err := s.searchFrom(c, ringRef, typeName, desc, dest)
+	var destRef keyRef
+	if dest != 0 {
+		if destRef, err = s.lookupUserKey(c, dest, lookupCreate, NeedWrite); err != nil {
+			s.put(ringRef.key)
+			return -1, err
+		}
+	}
+	// The references are dropped when searchFrom returns, without
+	// deferred calls, which would cost a search a few percent.
+	r, err := s.searchFrom(c, ringRef, destRef, typeName, desc)
+	s.put(destRef.key)
 	s.put(ringRef.key)
 	return r, err
 }
 
-// searchFrom is Search once the keyring to search is held.
-func (s *State) searchFrom(c *Cred, ringRef keyRef, typeName, desc string, dest int32) (int, error) {
-	var destRef keyRef
-	if dest != 0 {
-		var err error
-		destRef, err = s.lookupUserKey(c, dest, lookupCreate, NeedWrite)
-		if err != nil {
-			return -1, err
-		}
-		defer s.put(destRef.key)
-	}
+// searchFrom is Search once the keyring to search, and the destination
+// keyring if any, are held.
+func (s *State) searchFrom(c *Cred, ringRef, destRef keyRef, typeName, desc string) (int, error) {
 	typ, ok := LookupType(typeName)
 	if !ok {
 		return -1, ENOKEY
