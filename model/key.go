@@ -220,8 +220,8 @@ func (k *Key) find(typ *KeyType, desc string) (*Key, bool) {
 }
 
 // findLink is find with the index entry already made. A small index is
-// searched here rather than through linkIndex.Get, a call fewer for the
-// lookup that every keyring a search enters makes.
+// searched here, without a call of the index's own: every keyring a search
+// enters is asked so.
 func (k *Key) findLink(probe link) (*Key, bool) {
 	if k.ring == nil {
 		return nil, false
