@@ -341,13 +341,17 @@ func TestKeptDescribeAnswers(t *testing.T) {
 	k2, err := th.AddKey("user", "k2", []byte("two"), atS)
 	require.NoError(t, err)
 	buf := make([]byte, 64)
+	describeKey := func(id int) {
+		t.Helper()
+		n, err := th.KeyctlBuffer(emu.KEYCTL_DESCRIBE, id, buf, 0)
+		require.NoError(t, err)
+		want := map[int]string{k: "user;1000;2000;3f3f3f3f;k", k2: "user;1000;1000;3f010000;k2"}[id]
+		require.Equal(t, want+"\x00", string(buf[:n]))
+	}
 	for range 3 {
 		for _, id := range []int{k, k2} {
-			n, err := th.KeyctlBuffer(emu.KEYCTL_DESCRIBE, id, buf, 0)
-			require.NoError(t, err)
-			want := map[int]string{k: "user;1000;2000;3f3f3f3f;k", k2: "user;1000;1000;3f010000;k2"}[id]
-			require.Equal(t, want+"\x00", string(buf[:n]))
-			n, err = th.KeyctlBuffer(emu.KEYCTL_READ, id, buf, 0)
+			describeKey(id)
+			n, err := th.KeyctlBuffer(emu.KEYCTL_READ, id, buf, 0)
 			require.NoError(t, err)
 			require.Equal(t, map[int]string{k: "v", k2: "two"}[id], string(buf[:n]))
 		}
@@ -356,10 +360,7 @@ func TestKeptDescribeAnswers(t *testing.T) {
 	// of its own: the second does not write over the first.
 	for range 3 {
 		for _, id := range []int{k, k2} {
-			n, err := th.KeyctlBuffer(emu.KEYCTL_DESCRIBE, id, buf, 0)
-			require.NoError(t, err)
-			want := map[int]string{k: "user;1000;2000;3f3f3f3f;k", k2: "user;1000;1000;3f010000;k2"}[id]
-			require.Equal(t, want+"\x00", string(buf[:n]))
+			describeKey(id)
 		}
 	}
 }
