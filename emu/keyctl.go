@@ -142,12 +142,8 @@ func (t *Thread) keyctlGetKeyringID(id int, create bool) (int, error) {
 		if r, err, ok := t.keptKeyringID(int32(id)); ok {
 			return r, err
 		}
-		// The shared path without the argument array, as call would
-		// take it.
-		if r, err, ok := t.runShared(int32(id), false, true, func() (int, error, bool) {
-			r, err := t.proc.sys.m.GetKeyringID(t.cred, int32(id), false)
-			return r, err, true
-		}); ok {
+		// The shared path without the argument array, as call takes it.
+		if r, err, ok := t.keyringIDShared(int32(id)); ok {
 			return r, err
 		}
 		return t.callExclusive(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_GET_KEYRING_ID), Int(id), Int(0)})

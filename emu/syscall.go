@@ -113,9 +113,14 @@ func (t *Thread) call(nr int, a *[5]Arg) (int, error) {
 			if int32(a[2].IntValue()) != 0 {
 				break
 			}
-			if r, err, ok := t.keptKeyringID(int32(a[1].IntValue())); ok {
+			id := serialArg(&a[1])
+			if r, err, ok := t.keptKeyringID(id); ok {
 				return r, err
 			}
+			if r, err, ok := t.keyringIDShared(id); ok {
+				return r, err
+			}
+			return t.callExclusive(nr, a)
 		}
 		if r, err, ok := t.callShared(a); ok {
 			return r, err
@@ -199,14 +204,24 @@ func sharedCall(nr int, a *[5]Arg) bool {
 	return false
 }
 
-// callShared runs a sharedCall of keyctl(2) on the shared read path.
+// callShared runs a sharedCall of keyctl(2) on the shared read path; a
+// KEYCTL_GET_KEYRING_ID without create goes to keyringIDShared instead.
 func (t *Thread) callShared(a *[5]Arg) (int, error, bool) {
 	op := int32(a[0].IntValue())
 	id := serialArg(&a[1])
 	create := op == KEYCTL_GET_KEYRING_ID && int32(a[2].IntValue()) != 0
-	keep := op == KEYCTL_GET_KEYRING_ID && !create
-	return t.runShared(id, create, keep, func() (int, error, bool) {
+	return t.runShared(id, create, false, func() (int, error, bool) {
 		r, err := t.keyctlLocked(op, a)
+		return r, err, true
+	})
+}
+
+// keyringIDShared is KEYCTL_GET_KEYRING_ID of id without create on the
+// shared read path, for a call that no kept answer serves (keptKeyringID);
+// the answer is kept. It reports false where runShared does.
+func (t *Thread) keyringIDShared(id int32) (int, error, bool) {
+	return t.runShared(id, false, true, func() (int, error, bool) {
+		r, err := t.proc.sys.m.GetKeyringID(t.cred, id, false)
 		return r, err, true
 	})
 }

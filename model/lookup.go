@@ -86,23 +86,24 @@ func (s *State) lookupKnown(c *Cred, id Serial, need Need) (keyRef, error, bool)
 	if s.trace != nil || s.cfg.Mutations != 0 {
 		return keyRef{}, nil, false
 	}
-	e := c.poss.bySerial(s.gen, id)
-	if e == nil {
-		return s.lookupUncached(c, id, need)
-	}
-	k, v := e.key, e.val
-	if !k.positiveValid() {
-		return keyRef{}, nil, false
-	}
-	if e.lgen != k.lgen {
-		// The key was linked or unlinked since: its possession is
-		// worked out again from the keyrings that link it, and the
-		// answer kept (a keyring's links end State.gen instead).
-		if k.possessedBySearch() {
+	var k *Key
+	var v bool
+	if e := c.poss.bySerial(s.gen, id); e != nil {
+		if k, v = e.key, e.val; !k.positiveValid() {
 			return keyRef{}, nil, false
 		}
-		v = s.reachPossessed(c, k)
-		e.val, e.lgen = v, k.lgen
+		if e.lgen != k.lgen {
+			// The key was linked or unlinked since: its possession is
+			// worked out again from the keyrings that link it, and the
+			// answer kept (a keyring's links end State.gen instead).
+			if k.possessedBySearch() {
+				return keyRef{}, nil, false
+			}
+			v = s.reachPossessed(c, k)
+			e.val, e.lgen = v, k.lgen
+		}
+	} else if k, v = s.uncachedPossession(c, id); k == nil {
+		return keyRef{}, nil, false
 	}
 	if !s.permitted(c, k, v, need) {
 		if err := s.permission(c, k, v, need); err != nil {
@@ -112,23 +113,20 @@ func (s *State) lookupKnown(c *Cred, id Serial, need Need) (keyRef, error, bool)
 	return keyRef{s.get(k), v}, nil, true
 }
 
-// lookupUncached is lookupKnown for a key whose possession c has not
-// cached: possessed() would miss the cache as bySerial did, and for a key
-// that is neither a keyring nor an authorisation key it would look at the
-// keyrings that link it, which is done here, and the answer kept.
-func (s *State) lookupUncached(c *Cred, id Serial, need Need) (keyRef, error, bool) {
+// uncachedPossession is lookupKnown's key with serial id and its
+// possession, for a key whose possession c has not cached: possessed()
+// would miss the cache as bySerial did, and for a key that is neither a
+// keyring nor an authorisation key it would look at the keyrings that link
+// it, which is done here, and the answer kept. It returns nil for any
+// other key, and for one that is not positive and valid.
+func (s *State) uncachedPossession(c *Cred, id Serial) (*Key, bool) {
 	k := s.serials.get(id)
 	if k == nil || !k.alive() || !k.positiveValid() || k.possessedBySearch() {
-		return keyRef{}, nil, false
+		return nil, false
 	}
 	v := s.reachPossessed(c, k)
 	c.poss.put(s.gen, k, v)
-	if !s.permitted(c, k, v, need) {
-		if err := s.permission(c, k, v, need); err != nil {
-			return keyRef{}, err, true
-		}
-	}
-	return keyRef{s.get(k), v}, nil, true
+	return k, v
 }
 
 // positiveValid reports whether k is positive and valid without a look at

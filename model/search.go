@@ -355,7 +355,7 @@ func (s *State) reachPossessed(c *Cred, k *Key) bool {
 	}
 	probe := mkLink(k.typ, k.desc, nil)
 	for _, r := range rc.rings {
-		if e, ok := r.ring.findLink(probe); ok && e == k && s.permission(r.cred, k, true, NeedSearch) == nil {
+		if e, ok := r.ring.findLink(probe); ok && e == k && (s.permitted(r.cred, k, true, NeedSearch) || s.permission(r.cred, k, true, NeedSearch) == nil) {
 			return true
 		}
 	}
