@@ -68,6 +68,10 @@ func (t *Thread) keptLookup(nr, ring int32, typ, desc, callout *model.UStr) (int
 		return 0, nil, false
 	}
 	writes, call, d := s.mu.writes.Load(), lookupCall(nr, ring, callout), desc.S
+	if t.lookupsWrites != writes {
+		// Not even the newest answer stands.
+		return 0, nil, false
+	}
 	for i := range t.lookups {
 		e := &t.lookups[i]
 		// Lookups of many keys of one kind ("k1", "k2", ...) mostly
@@ -102,8 +106,18 @@ func (t *Thread) keepLookup(nr, ring int32, typ, desc, callout *model.UStr, r in
 			}
 		}
 	}
-	t.lookups[t.nextLookup] = keptLookup{writes: writes, call: call, typ: typ.S, desc: desc.S, callout: callout.S, r: r, err: err}
+	// Field by field: a whole keptLookup built and then copied was read
+	// back before its parts had reached memory.
+	e := &t.lookups[t.nextLookup]
+	e.writes = writes
+	e.call = call
+	e.typ = typ.S
+	e.desc = desc.S
+	e.callout = callout.S
+	e.r = r
+	e.err = err
 	t.nextLookup = (t.nextLookup + 1) % keptLookups
+	t.lookupsWrites = writes
 }
 
 // keptBuffers is how many answers of KEYCTL_READ and KEYCTL_DESCRIBE a

@@ -62,3 +62,41 @@ func TestKeptReadCheckedWithCheckCaches(t *testing.T) {
 		_, _ = th.KeyctlBuffer(KEYCTL_READ, k, buf, 0)
 	})
 }
+
+// Without Config.CheckCaches a kept answer of a lookup is given while no
+// writer has held System.mu, whichever of the thread's kept answers it is,
+// and not after: an answer planted in the kept entries comes back until a
+// write.
+func TestKeptLookupGiven(t *testing.T) {
+	sys := New(Config{})
+	th := sys.NewProcess(Creds{UID: 1000, GID: 1000}).Main()
+	_, err := th.KeyctlInt(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+	require.NoError(t, err)
+	search := func(desc string) int {
+		t.Helper()
+		got, err := th.KeyctlSearch(KEY_SPEC_SESSION_KEYRING, "user", desc, 0)
+		require.NoError(t, err)
+		return got
+	}
+	keys := map[string]int{}
+	for _, desc := range []string{"a", "b"} {
+		keys[desc], err = th.AddKey("user", desc, []byte("v"), KEY_SPEC_SESSION_KEYRING)
+		require.NoError(t, err)
+	}
+	for _, desc := range []string{"a", "b"} {
+		require.Equal(t, keys[desc], search(desc))
+	}
+	for i := range th.lookups {
+		if e := &th.lookups[i]; e.writes != 0 {
+			e.r = -e.r // an answer the model never gives
+		}
+	}
+	for _, desc := range []string{"a", "b", "a"} {
+		require.Equal(t, -keys[desc], search(desc), desc)
+	}
+	_, err = th.AddKey("user", "c", []byte("v"), KEY_SPEC_SESSION_KEYRING)
+	require.NoError(t, err)
+	for _, desc := range []string{"a", "b"} {
+		require.Equal(t, keys[desc], search(desc), desc)
+	}
+}

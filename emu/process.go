@@ -55,10 +55,12 @@ type Thread struct {
 	keyringIDs [8]atomic.Pointer[keyringIDAnswer]
 	// lookups holds the last answers of KEYCTL_SEARCH and request_key(2)
 	// without a destination, made on the shared read path, and nextLookup
-	// the one to replace next; t's shard of System.mu guards them
-	// (keptLookup).
-	lookups    [keptLookups]keptLookup
-	nextLookup uint8
+	// the one to replace next, and lookupsWrites the writes of the newest
+	// (when a writer has held System.mu since, none stands); t's shard of
+	// System.mu guards them (keptLookup).
+	lookups       [keptLookups]keptLookup
+	nextLookup    uint8
+	lookupsWrites uint64
 	// buffers holds the last answers of KEYCTL_READ and KEYCTL_DESCRIBE
 	// made on the shared read path, and nextBuffer the one to replace
 	// next; describeText is where the model writes a describe's text

@@ -484,20 +484,27 @@ func (p *possCache) put(gen uint64, k *Key, v bool) {
 	}
 	p.gen = gen
 	set := &p.sets[possSet(k.serial)]
-	e := possEntry{key: k, gen: gen, serial: k.serial, lgen: k.lgen, val: v, searched: k.possessedBySearch()}
+	searched := k.possessedBySearch()
 	// The newest answer goes first and the one it displaces second, so
 	// that the older of two goes next; but an answer that took a search
 	// and stands keeps its place against one that did not.
+	e := &set[0]
 	switch first := &set[0]; {
 	case first.key == k:
-	case first.searched && first.gen == gen && !e.searched:
+	case first.searched && first.gen == gen && !searched:
 		if second := &set[1]; second.searched && second.gen == gen {
 			return
 		}
-		set[1] = e
-		return
+		e = &set[1]
 	default:
 		set[1] = *first
 	}
-	set[0] = e
+	// Field by field: a whole entry built and then copied was read back
+	// before its parts had reached memory.
+	e.key = k
+	e.gen = gen
+	e.serial = k.serial
+	e.lgen = k.lgen
+	e.val = v
+	e.searched = searched
 }
