@@ -106,12 +106,29 @@ type linkKey struct {
 
 func (l link) indexKey() linkKey { return linkKey{l.ix, l.desc} }
 
-// linkSeed seeds the hashes of large indexes. Their order does not depend
-// on it: only how the entries spread in the table.
-var linkSeed = maphash.MakeSeed()
+// linkSeed and shortLinkSeed seed the hashes of large indexes. Their order
+// does not depend on them: only how the entries spread in the table.
+var (
+	linkSeed      = maphash.MakeSeed()
+	shortLinkSeed = maphash.Comparable(linkSeed, uint64(0))
+)
 
+// hash is the entry's hash. A description of at most 7 bytes is all in ix
+// (with its length), which is mixed as one word (the finaliser of
+// SplitMix64, a bijection, so no two such entries of a length share a
+// hash); a longer one is hashed with hash/maphash.
 func (b *bigLinks) hash(l link) uint64 {
-	return (maphash.String(linkSeed, l.desc) ^ (l.ix>>56)*0x9e3779b97f4a7c15) & b.mask
+	if len(l.desc) > 7 {
+		return longLinkHash(l) & b.mask
+	}
+	z := (l.ix ^ shortLinkSeed) + uint64(len(l.desc))*0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return (z ^ z>>31) & b.mask
+}
+
+func longLinkHash(l link) uint64 {
+	return maphash.String(linkSeed, l.desc) ^ (l.ix>>56)*0x9e3779b97f4a7c15
 }
 
 // find returns the place of the entry with l's index key, whose hash is h,
