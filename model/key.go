@@ -228,8 +228,7 @@ func (k *Key) findLink(probe link) (*Key, bool) {
 	}
 	x := &k.ring.links
 	if x.big != nil {
-		l, ok := x.big.get(probe)
-		return l.key, ok
+		return x.big.key(probe)
 	}
 	if x.seen&linkBit(probe) == 0 {
 		return nil, false

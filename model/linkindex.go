@@ -146,11 +146,12 @@ func (b *bigLinks) find(l link, h uint64) (i int32, hashed, ok bool) {
 	return 0, false, false
 }
 
-func (b *bigLinks) get(probe link) (link, bool) {
+// key returns the key of the entry with probe's index key.
+func (b *bigLinks) key(probe link) (*Key, bool) {
 	if i, _, ok := b.find(probe, b.hash(probe)); ok {
-		return *b.at(i), true
+		return b.at(i).key, true
 	}
-	return link{}, false
+	return nil, false
 }
 
 func (b *bigLinks) replaceOrInsert(l link, fl *btree.FreeListG[link]) (link, bool) {
