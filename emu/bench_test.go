@@ -321,11 +321,11 @@ func benchMixed(b *testing.B, env *benchEnv) {
 		fresh[i] = "m" + strconv.Itoa(i)
 	}
 	buf := make([]byte, 128)
-	i, oldest, next := 0, 0, 0
+	// i counts calls; step is i%10 and j is i%size, kept as counters.
+	i, step, j, oldest, next := 0, 0, 0, 0, 0
 	var err error
 	for b.Loop() {
-		j := i % size
-		switch i % 10 {
+		switch step {
 		case 0, 1:
 			_, err = env.kc.KeyctlSearch(env.ring, "user", descs[j], 0)
 		case 2, 3:
@@ -348,9 +348,15 @@ func benchMixed(b *testing.B, env *benchEnv) {
 			oldest = (oldest + 1) % size
 		}
 		if err != nil {
-			b.Fatalf("mixed call %d: %v", i%10, err)
+			b.Fatalf("mixed call %d (step %d): %v", i, step, err)
 		}
 		i++
+		if step++; step == 10 {
+			step = 0
+		}
+		if j++; j == size {
+			j = 0
+		}
 	}
 }
 
