@@ -59,8 +59,10 @@
 // KEYCTL_DESCRIBE, as the text, and of KEYCTL_READ of a key that is neither
 // a keyring nor an authorisation key, as the key's payload, under the same
 // count, and gives one again with only its shard held: such an answer is a
-// function of the arguments, the thread and what the lock guards. Config.CheckCaches turns all of these
-// off and compares each new answer with the kept one instead.
+// function of the arguments, the thread and what the lock guards. A thread
+// whose calls have not repeated for a while keeps only a sample of these
+// answers, until one serves a call again. Config.CheckCaches turns all of
+// these off and compares each new answer with the kept one instead.
 //
 // Lock order: System.mu's shards in index order. No other lock is taken
 // while one is held, and request-key handlers run with none held.

@@ -12,6 +12,24 @@ import (
 // (Thread.lookups).
 const keptLookups = 4
 
+// A thread whose calls do not repeat pays to keep answers no call asks for
+// again: after keptMissRun calls in a row that no kept answer served, it
+// keeps the answer of only every keptSample-th call, so that once its calls
+// repeat again, within keptSample calls one is kept and serves the next
+// (Thread.unkept, keeping).
+const (
+	keptMissRun = 16
+	keptSample  = 8
+)
+
+// keeping reports whether t keeps the answer of the call it has just made:
+// always with Config.CheckCaches, which compares each answer with the one
+// kept; else while fewer than keptMissRun calls in a row have gone unserved,
+// and then for every keptSample-th. t's shard of System.mu is held.
+func (t *Thread) keeping() bool {
+	return t.unkept < keptMissRun || t.unkept%keptSample == 0 || t.proc.sys.cfg.CheckCaches
+}
+
 // keptLookup is a kept answer of a lookup by name made on the shared read
 // path: KEYCTL_SEARCH without a destination (nr SYS_KEYCTL, in keyring
 // ring) or request_key(2) without one (nr SYS_REQUEST_KEY, with its callout
@@ -68,22 +86,24 @@ func (t *Thread) keptLookup(nr, ring int32, typ, desc, callout *model.UStr) (int
 		return 0, nil, false
 	}
 	writes, call, d := s.mu.writes.Load(), lookupCall(nr, ring, callout), desc.S
-	if t.lookupsWrites != writes {
-		// Not even the newest answer stands.
-		return 0, nil, false
-	}
-	for i := range t.lookups {
-		e := &t.lookups[i]
-		// Lookups of many keys of one kind ("k1", "k2", ...) mostly
-		// differ in their descriptions' last bytes: a miss is found
-		// there without comparing the descriptions.
-		if e.writes != writes || len(e.desc) != len(d) || len(d) > 0 && e.desc[len(d)-1] != d[len(d)-1] {
-			continue
+	if t.lookupsWrites == writes {
+		// The newest answer stands, and maybe others.
+		for i := range t.lookups {
+			e := &t.lookups[i]
+			// Lookups of many keys of one kind ("k1", "k2", ...)
+			// mostly differ in their descriptions' last bytes: a
+			// miss is found there without comparing the
+			// descriptions.
+			if e.writes != writes || len(e.desc) != len(d) || len(d) > 0 && e.desc[len(d)-1] != d[len(d)-1] {
+				continue
+			}
+			if e.sameCall(call, typ, desc, callout) {
+				t.unkept = 0
+				return e.r, e.err, true
+			}
 		}
-		if e.sameCall(call, typ, desc, callout) {
-			return e.r, e.err, true
-		}
 	}
+	t.unkept++
 	return 0, nil, false
 }
 
@@ -91,7 +111,7 @@ func (t *Thread) keptLookup(nr, ring int32, typ, desc, callout *model.UStr) (int
 // oldest. t's shard of System.mu is held. With Config.CheckCaches it first
 // compares the answer with the one kept for the call, if that stands.
 func (t *Thread) keepLookup(nr, ring int32, typ, desc, callout *model.UStr, r int, err error) {
-	if !keepable(typ, desc, callout) {
+	if !t.keeping() || !keepable(typ, desc, callout) {
 		return
 	}
 	s := t.proc.sys
@@ -148,16 +168,23 @@ type keptBuffer struct {
 func (t *Thread) keptBuffer(op, id int32, buf []byte) (int, error, bool) {
 	s := t.proc.sys
 	writes := s.mu.writes.Load()
-	for i := range t.buffers {
-		if e := &t.buffers[i]; e.writes == writes && e.id == id && e.op == op && !s.cfg.CheckCaches {
-			if op == KEYCTL_READ {
-				r, err := model.ReadAnswer(e.data, bufUBuf(buf, len(buf)))
+	if s.cfg.CheckCaches {
+		return 0, nil, false
+	}
+	if t.buffersWrites == writes {
+		for i := range t.buffers {
+			if e := &t.buffers[i]; e.writes == writes && e.id == id && e.op == op {
+				t.unkept = 0
+				if op == KEYCTL_READ {
+					r, err := model.ReadAnswer(e.data, bufUBuf(buf, len(buf)))
+					return r, err, true
+				}
+				r, err := model.DescribeAnswer(e.data, bufUBuf(buf, int(uint32(len(buf)))))
 				return r, err, true
 			}
-			r, err := model.DescribeAnswer(e.data, bufUBuf(buf, int(uint32(len(buf)))))
-			return r, err, true
 		}
 	}
+	t.unkept++
 	return 0, nil, false
 }
 
@@ -185,4 +212,5 @@ func (t *Thread) keepBuffer(op, id int32, data []byte) {
 		e.text, t.describeText = data, e.text[:0]
 	}
 	e.writes, e.op, e.id, e.data = writes, op, id, data
+	t.buffersWrites = writes
 }

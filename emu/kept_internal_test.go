@@ -100,3 +100,89 @@ func TestKeptLookupGiven(t *testing.T) {
 		require.Equal(t, keys[desc], search(desc), desc)
 	}
 }
+
+// A thread whose calls have gone unserved by kept answers keptMissRun times
+// in a row keeps only every keptSample-th answer, and keeps every answer
+// again once one serves a call; with Config.CheckCaches it keeps every
+// answer, to compare.
+func TestKeptAfterMissesSampled(t *testing.T) {
+	for _, check := range []bool{false, true} {
+		sys := New(Config{CheckCaches: check})
+		th := sys.NewProcess(Creds{UID: 1000, GID: 1000}).Main()
+		_, err := th.KeyctlInt(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+		require.NoError(t, err)
+		keys := make([]int, 2*keptMissRun)
+		for i := range keys {
+			keys[i], err = th.AddKey("user", fmt.Sprint("k", i), []byte("v"), KEY_SPEC_SESSION_KEYRING)
+			require.NoError(t, err)
+		}
+		search := func(i int) {
+			t.Helper()
+			got, err := th.KeyctlSearch(KEY_SPEC_SESSION_KEYRING, "user", fmt.Sprint("k", i), 0)
+			require.NoError(t, err)
+			require.Equal(t, keys[i], got)
+		}
+		buf := make([]byte, 64)
+		buffer := func(op, i int) {
+			t.Helper()
+			_, err := th.KeyctlBuffer(op, keys[i], buf, 0)
+			require.NoError(t, err)
+		}
+		// kept counts the answers kept since the last write.
+		kept := func() int {
+			n := 0
+			for i := range th.lookups {
+				if th.lookups[i].writes == sys.mu.writes.Load() {
+					n++
+				}
+			}
+			for i := range th.buffers {
+				if th.buffers[i].writes == sys.mu.writes.Load() {
+					n++
+				}
+			}
+			return n
+		}
+
+		// Searches that never repeat, then a write that ends their
+		// answers.
+		for i := range keys {
+			search(i)
+		}
+		_, err = th.AddKey("user", "x", []byte("v"), KEY_SPEC_SESSION_KEYRING)
+		require.NoError(t, err)
+		if !check {
+			require.Equal(t, uint32(len(keys)), th.unkept)
+		}
+		// keptSample more searches, reads and describes, none repeated:
+		// one of each is kept.
+		for i := range keptSample {
+			search(i)
+		}
+		for i := range keptSample {
+			buffer(KEYCTL_READ, i)
+		}
+		for i := range keptSample {
+			buffer(KEYCTL_DESCRIBE, i)
+		}
+		if check {
+			require.Equal(t, keptLookups+keptBuffers, kept(), "CheckCaches keeps every answer")
+			continue
+		}
+		require.Equal(t, 3, kept())
+
+		// The same search again and again: within keptSample calls one
+		// is kept, and the next is served by it.
+		for calls := 0; th.unkept != 0; calls++ {
+			require.Less(t, calls, keptSample+1)
+			search(keptSample)
+		}
+		// Then every answer is kept again.
+		buffer(KEYCTL_READ, keptSample+1)
+		buffer(KEYCTL_DESCRIBE, keptSample+1)
+		require.Equal(t, uint32(2), th.unkept)
+		for i := range th.buffers {
+			require.Equal(t, int32(keys[keptSample+1]), th.buffers[i].id)
+		}
+	}
+}

@@ -258,10 +258,14 @@ func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool
 		var payload []byte
 		var keep bool
 		r, err, payload, keep = s.m.ReadKept(t.cred, id, bufUBuf(buf, len(buf)))
-		if keep {
+		if keep && t.keeping() {
 			t.keepBuffer(cmd, id, payload)
 		}
 	case KEYCTL_DESCRIBE:
+		if !t.keeping() {
+			r, err = s.m.Describe(t.cred, id, bufUBuf(buf, int(uint32(len(buf)))))
+			break
+		}
 		r, err, t.describeText = s.m.DescribeKept(t.cred, id, bufUBuf(buf, int(uint32(len(buf)))), t.describeText[:0])
 		if err == nil {
 			t.keepBuffer(cmd, id, t.describeText)
