@@ -127,6 +127,8 @@ func (b *bigLinks) hash(l link) uint64 {
 	return (z ^ z>>31) & b.mask
 }
 
+// longLinkHash is hash's for a description longer than 7 bytes, before
+// the mask.
 func longLinkHash(l link) uint64 {
 	return maphash.String(linkSeed, l.desc) ^ (l.ix>>56)*0x9e3779b97f4a7c15
 }
