@@ -488,8 +488,9 @@ func (p *possCache) put(gen uint64, k *Key, v bool) {
 	// The newest answer goes first and the one it displaces second, so
 	// that the older of two goes next; but an answer that took a search
 	// and stands keeps its place against one that did not.
-	e := &set[0]
-	switch first := &set[0]; {
+	first := &set[0]
+	e := first
+	switch {
 	case first.key == k:
 	case first.searched && first.gen == gen && !searched:
 		if second := &set[1]; second.searched && second.gen == gen {
