@@ -86,8 +86,9 @@ func (t *Thread) keptLookup(nr, ring int32, typ, desc, callout *model.UStr) (int
 		return 0, nil, false
 	}
 	writes, call, d := s.mu.writes.Load(), lookupCall(nr, ring, callout), desc.S
-	if t.lookupsWrites == writes {
-		// The newest answer stands, and maybe others.
+	if t.lookups[(t.nextLookup+keptLookups-1)%keptLookups].writes == writes {
+		// The newest answer stands, and maybe others; when it does
+		// not, none does.
 		for i := range t.lookups {
 			e := &t.lookups[i]
 			// Lookups of many keys of one kind ("k1", "k2", ...)
@@ -137,7 +138,6 @@ func (t *Thread) keepLookup(nr, ring int32, typ, desc, callout *model.UStr, r in
 	e.r = r
 	e.err = err
 	t.nextLookup = (t.nextLookup + 1) % keptLookups
-	t.lookupsWrites = writes
 }
 
 // keptBuffers is how many answers of KEYCTL_READ and KEYCTL_DESCRIBE a
@@ -149,9 +149,9 @@ const keptBuffers = 2
 // buffer of any length follows. For a read they are the key's payload, the
 // key's own (model.State.ReadKept); for a describe, the text with its NUL
 // (model.State.DescribeKept), in text, a buffer the entry took from
-// Thread.describeText (keepBuffer). The answer stands while no writer has held System.mu since
-// it was made (sysLock.writes; 0 is an empty entry), and so does the
-// payload.
+// Thread.describeText (keepBuffer). The answer stands while no writer has
+// held System.mu since it was made (sysLock.writes; 0 is an empty entry),
+// and so does the payload.
 type keptBuffer struct {
 	writes uint64
 	op     int32
@@ -171,7 +171,8 @@ func (t *Thread) keptBuffer(op, id int32, buf []byte) (int, error, bool) {
 	if s.cfg.CheckCaches {
 		return 0, nil, false
 	}
-	if t.buffersWrites == writes {
+	if t.buffers[(t.nextBuffer+keptBuffers-1)%keptBuffers].writes == writes {
+		// As for lookups: when the newest answer has ended, all have.
 		for i := range t.buffers {
 			if e := &t.buffers[i]; e.writes == writes && e.id == id && e.op == op {
 				t.unkept = 0
@@ -212,5 +213,4 @@ func (t *Thread) keepBuffer(op, id int32, data []byte) {
 		e.text, t.describeText = data, e.text[:0]
 	}
 	e.writes, e.op, e.id, e.data = writes, op, id, data
-	t.buffersWrites = writes
 }

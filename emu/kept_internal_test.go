@@ -101,6 +101,46 @@ func TestKeptLookupGiven(t *testing.T) {
 	}
 }
 
+// The same for kept answers of KEYCTL_READ: a payload planted in a kept
+// entry is read back until a write, whichever entry was kept last.
+func TestKeptBufferGiven(t *testing.T) {
+	sys := New(Config{})
+	th := sys.NewProcess(Creds{UID: 1000, GID: 1000}).Main()
+	_, err := th.KeyctlInt(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+	require.NoError(t, err)
+	keys := make([]int, keptBuffers+1)
+	for i := range keys {
+		keys[i], err = th.AddKey("user", fmt.Sprint("k", i), []byte("v"), KEY_SPEC_SESSION_KEYRING)
+		require.NoError(t, err)
+	}
+	buf := make([]byte, 8)
+	read := func(id int) string {
+		t.Helper()
+		n, err := th.KeyctlBuffer(KEYCTL_READ, id, buf, 0)
+		require.NoError(t, err)
+		return string(buf[:n])
+	}
+	plant := func() {
+		for i := range th.buffers {
+			if e := &th.buffers[i]; e.writes != 0 {
+				e.data = []byte("w") // an answer the model never gives
+			}
+		}
+	}
+	// Each key read after a write, the others' answers ended by it: the
+	// one kept is the newest, wherever the entries' turn has come to.
+	for _, k := range keys {
+		_, err = th.AddKey("user", "x", []byte("v"), KEY_SPEC_SESSION_KEYRING)
+		require.NoError(t, err)
+		require.Equal(t, "v", read(k))
+		plant()
+		require.Equal(t, "w", read(k))
+	}
+	_, err = th.AddKey("user", "x", []byte("v"), KEY_SPEC_SESSION_KEYRING)
+	require.NoError(t, err)
+	require.Equal(t, "v", read(keys[0]))
+}
+
 // A thread whose calls have gone unserved by kept answers keptMissRun times
 // in a row keeps only every keptSample-th answer, and keeps every answer
 // again once one serves a call; with Config.CheckCaches it keeps every

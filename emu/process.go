@@ -55,21 +55,17 @@ type Thread struct {
 	keyringIDs [8]atomic.Pointer[keyringIDAnswer]
 	// lookups holds the last answers of KEYCTL_SEARCH and request_key(2)
 	// without a destination, made on the shared read path, and nextLookup
-	// the one to replace next, and lookupsWrites the writes of the newest
-	// (when a writer has held System.mu since, none stands); t's shard of
-	// System.mu guards them (keptLookup).
-	lookups       [keptLookups]keptLookup
-	nextLookup    uint8
-	lookupsWrites uint64
+	// the one to replace next; t's shard of System.mu guards them
+	// (keptLookup).
+	lookups    [keptLookups]keptLookup
+	nextLookup uint8
 	// buffers holds the last answers of KEYCTL_READ and KEYCTL_DESCRIBE
-	// made on the shared read path, nextBuffer the one to replace next,
-	// and buffersWrites the writes of the newest, as for lookups;
-	// describeText is where the model writes a describe's text before it
-	// is kept. t's shard guards them (keptBuffer).
-	buffers       [keptBuffers]keptBuffer
-	nextBuffer    uint8
-	buffersWrites uint64
-	describeText  []byte
+	// made on the shared read path, and nextBuffer the one to replace
+	// next; describeText is where the model writes a describe's text
+	// before it is kept. t's shard guards them (keptBuffer).
+	buffers      [keptBuffers]keptBuffer
+	nextBuffer   uint8
+	describeText []byte
 	// unkept counts t's lookups, reads and describes in a row that no kept
 	// answer served; t's shard guards it (keeping).
 	unkept uint32
