@@ -137,3 +137,58 @@ func TestReachRebuildAllocatesNothing(t *testing.T) {
 		t.Fatalf("a rebuild of the reach list allocates %v times; want at most 1", allocs)
 	}
 }
+
+// The possession cache grows when answers that still stand are pushed out,
+// up to possMaxBits, keeping them as it does; a cred that asks about a few
+// keys, or whose answers end before they are pushed out, keeps the small
+// table.
+func TestPossessionCacheGrows(t *testing.T) {
+	// Serials as the serial index hands them out: random-looking.
+	perm := newSerialPerm(1)
+	keys := make([]*Key, 1500)
+	for i := range keys {
+		keys[i] = &Key{typ: TypeUser, serial: Serial(perm.fwd(uint32(i + 1))), lgen: 1, usage: 1}
+	}
+	var p possCache
+	for range 100 {
+		for _, k := range keys[:8] {
+			p.put(1, k, true)
+		}
+	}
+	if len(p.sets) != 1<<possMinBits {
+		t.Fatalf("a cred asking about 8 keys has %d sets; want %d", len(p.sets), 1<<possMinBits)
+	}
+	for gen := range uint64(30) {
+		for _, k := range keys[gen*50 : gen*50+50] {
+			p.put(gen+2, k, true)
+		}
+	}
+	if len(p.sets) != 1<<possMinBits {
+		t.Fatalf("a cred whose answers end after each round has %d sets; want %d", len(p.sets), 1<<possMinBits)
+	}
+	ring := &Key{typ: TypeKeyring, serial: 17, lgen: 1, usage: 1}
+	p.put(50, ring, true)
+	for range 20 {
+		for _, k := range keys {
+			p.put(50, k, k.serial%3 == 0)
+		}
+	}
+	if len(p.sets) != 1<<possMaxBits {
+		t.Fatalf("a cred asking about %d keys in turn has %d sets; want %d", len(keys), len(p.sets), 1<<possMaxBits)
+	}
+	if v, ok := p.get(50, ring); !ok || !v {
+		t.Fatalf("the keyring's answer after the table grew is %v, %v; want true, true", v, ok)
+	}
+	held := 0
+	for _, k := range keys {
+		if v, ok := p.get(50, k); ok {
+			if v != (k.serial%3 == 0) {
+				t.Fatalf("key %d's answer is %v; want %v", k.serial, v, k.serial%3 == 0)
+			}
+			held++
+		}
+	}
+	if held < len(keys)*3/4 {
+		t.Fatalf("the grown table holds %d of the %d answers; want at least %d", held, len(keys), len(keys)*3/4)
+	}
+}

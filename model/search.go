@@ -279,7 +279,7 @@ func (s *State) searchProcessKeyrings(ctx *searchCtx) (*Key, error) {
 // itself: permission checks on, state checks off, depth limit on (R4.7c).
 //
 // The answer is a function of the whole state, and a lookup by serial asks
-// it every time: it is cached per cred, for up to 64 keys, while no
+// it every time: it is cached per cred (possCache), while no
 // change has happened since (State.gen). An explanation recomputes it, so
 // that its trail shows the search.
 func (s *State) possessed(c *Cred, k *Key) bool {
@@ -388,26 +388,36 @@ func (s *State) searchPossessed(c *Cred, k *Key) bool {
 // possCache holds possessed() answers, each valid while State.gen is the
 // one it was computed under and, for a key other than a keyring or an
 // authorisation key, while the key's own links are as they were (its
-// lgen). It is a table of possSets sets of two answers, a key's set chosen
-// by its serial, so that an answer is found, and a new one stored, in a
-// few instructions: a thread that reads, describes or unlinks keys by
-// serial asks it on every call. An answer that took a search (a keyring's
-// or an authorisation key's) is not pushed out by one that did not, which
-// is cheap to work out again: a thread that reads many keys of one keyring
+// lgen). It is a table of sets of two answers, a key's set chosen by its
+// serial, so that an answer is found, and a new one stored, in a few
+// instructions: a thread that reads, describes or unlinks keys by serial
+// asks it on every call. An answer that took a search (a keyring's or an
+// authorisation key's) is not pushed out by one that did not, which is
+// cheap to work out again: a thread that reads many keys of one keyring
 // keeps the keyring's answer. The table is made on the first answer, so
-// that a cred that never looks a key up costs nothing.
+// that a cred that never looks a key up costs nothing, with 64 answers
+// (2 KB); a cred that asks about more keys than that in turn, so that
+// answers that still stand are pushed out, gets a table twice as large,
+// up to 2,048 answers (64 KB).
 type possCache struct {
-	sets *[possSets][2]possEntry
+	sets []possSet
+	// shift is 32 minus log2(len(sets)): a serial's set is the top bits
+	// of its Fibonacci hash.
+	shift uint8
+	// evicted counts the answers that still stood when new ones took
+	// their place, under gen, since the table was made or last grew.
+	evicted uint32
 	// gen is the State.gen of the newest answer: when it has ended, every
 	// answer has, and a lookup is over at once.
 	gen uint64
 }
 
-// possSetBits is log2 of the number of sets of possCache: 64 answers in
-// all, 2 KB.
+type possSet [2]possEntry
+
+// The table's first and largest number of sets, as log2.
 const (
-	possSetBits = 5
-	possSets    = 1 << possSetBits
+	possMinBits = 5
+	possMaxBits = 10
 )
 
 type possEntry struct {
@@ -427,17 +437,20 @@ func (e *possEntry) valid(gen uint64, n Serial) bool {
 	return e.serial == n && e.gen == gen && e.lgen == e.key.lgen
 }
 
+// stands reports whether e holds an answer made under gen about a key
+// that is still the one it was made about.
+func (e *possEntry) stands(gen uint64) bool {
+	return e.serial != 0 && e.gen == gen && e.key.serial == e.serial && e.lgen == e.key.lgen
+}
+
 // set returns the set of the key with serial n, or nil when no answer
 // made under gen is cached.
-func (p *possCache) set(gen uint64, n Serial) *[2]possEntry {
+func (p *possCache) set(gen uint64, n Serial) *possSet {
 	if p.gen != gen || p.sets == nil {
 		return nil
 	}
-	return &p.sets[possSet(n)]
+	return &p.sets[uint32(n)*0x9e3779b9>>p.shift]
 }
-
-// possSet is the set of the key with serial n (Fibonacci hashing).
-func possSet(n Serial) uint32 { return uint32(n) * 0x9e3779b9 >> (32 - possSetBits) }
 
 // find returns the answer about the key with serial n that stands under
 // gen, or nil.
@@ -478,27 +491,54 @@ func (p *possCache) bySerial(gen uint64, n Serial) *possEntry {
 	return nil
 }
 
+// grow doubles the table, keeping the answers that stand under gen.
+func (p *possCache) grow(gen uint64) {
+	old := p.sets
+	p.shift--
+	p.sets = make([]possSet, len(old)*2)
+	p.evicted = 0
+	for i := range old {
+		for j := range old[i] {
+			if e := &old[i][j]; e.stands(gen) {
+				set := &p.sets[uint32(e.serial)*0x9e3779b9>>p.shift]
+				if set[0].serial == 0 {
+					set[0] = *e
+				} else {
+					set[1] = *e
+				}
+			}
+		}
+	}
+}
+
 func (p *possCache) put(gen uint64, k *Key, v bool) {
 	if p.sets == nil {
-		p.sets = new([possSets][2]possEntry)
+		p.sets = make([]possSet, 1<<possMinBits)
+		p.shift = 32 - possMinBits
 	}
-	p.gen = gen
-	set := &p.sets[possSet(k.serial)]
+	if p.gen != gen {
+		p.gen, p.evicted = gen, 0
+	}
+	set := &p.sets[uint32(k.serial)*0x9e3779b9>>p.shift]
 	searched := k.possessedBySearch()
 	// The newest answer goes first and the one it displaces second, so
 	// that the older of two goes next; but an answer that took a search
 	// and stands keeps its place against one that did not.
-	first := &set[0]
+	first, second := &set[0], &set[1]
 	e := first
-	switch {
-	case first.key == k:
-	case first.searched && first.gen == gen && !searched:
-		if second := &set[1]; second.searched && second.gen == gen {
-			return
+	if first.key != k {
+		if second.key != k && second.gen == gen && second.serial != 0 {
+			// An answer that stands (but for its key's links) goes.
+			p.evicted++
 		}
-		e = &set[1]
-	default:
-		set[1] = *first
+		if first.searched && first.gen == gen && !searched {
+			if second.searched && second.gen == gen {
+				return
+			}
+			e = second
+		} else {
+			*second = *first
+		}
 	}
 	// Field by field: a whole entry built and then copied was read back
 	// before its parts had reached memory.
@@ -508,4 +548,7 @@ func (p *possCache) put(gen uint64, k *Key, v bool) {
 	e.lgen = k.lgen
 	e.val = v
 	e.searched = searched
+	if p.evicted >= uint32(2*len(p.sets)) && p.shift > 32-possMaxBits {
+		p.grow(gen)
+	}
 }
