@@ -48,16 +48,20 @@
 //
 // Every writer counts itself as it lets go of System.mu (sysLock.writes),
 // so a count read with no writer inside names one state of everything the
-// lock guards: the clock, processes, credentials, keys and faults. A
-// thread keeps its last answer of KEYCTL_GET_KEYRING_ID without create for
-// each special ID, made on the shared path, with the count it was made
-// under, and gives it again without taking the lock while the count is
+// lock guards: the clock, processes, credentials, keys and faults. Every
+// writer but a system call that left the model's change counter as it was
+// (model.State.Gen: it changed no credential, keyring or authorisation key)
+// also counts itself in a second count (sysLock.anchors). A thread keeps
+// its last answer of KEYCTL_GET_KEYRING_ID without create for each special
+// ID, made on the shared path, with the second count it was made under,
+// and gives it again without taking the lock while that count is
 // unchanged (an atomic load; the answers are immutable and published
-// through atomic pointers). A call that meets a writer still inside is
-// ordered before it. It also keeps its last few answers of KEYCTL_SEARCH
+// through atomic pointers): adding, updating and unlinking other keys
+// leave it standing. A call that meets a writer still inside is ordered
+// before it. It also keeps its last few answers of KEYCTL_SEARCH
 // and request_key(2) without a destination keyring, by arguments, of
 // KEYCTL_DESCRIBE, as the text, and of KEYCTL_READ of a key that is neither
-// a keyring nor an authorisation key, as the key's payload, under the same
+// a keyring nor an authorisation key, as the key's payload, under the first
 // count, and gives one again with only its shard held: such an answer is a
 // function of the arguments, the thread and what the lock guards. A thread
 // whose calls have not repeated for a while keeps only a sample of these

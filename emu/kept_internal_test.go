@@ -3,6 +3,7 @@ package emu
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -225,4 +226,49 @@ func TestKeptAfterMissesSampled(t *testing.T) {
 			require.Equal(t, int32(keys[keptSample+1]), th.buffers[i].id)
 		}
 	}
+}
+
+// A kept answer of KEYCTL_GET_KEYRING_ID stands across system calls that
+// change no credential, keyring or authorisation key (sysLock.anchors):
+// adding, updating and unlinking a user key. Linking a keyring ends it, as
+// does every write that is not a system call, such as the clock's.
+func TestKeyringIDKeptAcrossKeyWrites(t *testing.T) {
+	sys := New(Config{})
+	th := sys.NewProcess(Creds{UID: 1000, GID: 1000}).Main()
+	ses, err := th.KeyctlInt(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0)
+	require.NoError(t, err)
+	kept := func() bool {
+		t.Helper()
+		r, err, ok := th.keptKeyringID(KEY_SPEC_SESSION_KEYRING)
+		if ok {
+			require.NoError(t, err)
+			require.Equal(t, ses, r)
+		}
+		return ok
+	}
+	ask := func() {
+		t.Helper()
+		got, err := th.KeyctlGetKeyringID(KEY_SPEC_SESSION_KEYRING, false)
+		require.NoError(t, err)
+		require.Equal(t, ses, got)
+	}
+	ask()
+	require.True(t, kept())
+	k, err := th.AddKey("user", "k", []byte("v"), KEY_SPEC_SESSION_KEYRING)
+	require.NoError(t, err)
+	require.True(t, kept(), "after adding a user key")
+	_, err = th.AddKey("user", "k", []byte("w"), KEY_SPEC_SESSION_KEYRING)
+	require.NoError(t, err)
+	require.True(t, kept(), "after updating a user key")
+	_, err = th.KeyctlInt(KEYCTL_UNLINK, k, ses, 0, 0)
+	require.NoError(t, err)
+	require.True(t, kept(), "after unlinking a user key")
+
+	_, err = th.AddKey("keyring", "r", nil, KEY_SPEC_SESSION_KEYRING)
+	require.NoError(t, err)
+	require.False(t, kept(), "after linking a keyring")
+	ask()
+	require.True(t, kept())
+	sys.Advance(time.Second)
+	require.False(t, kept(), "after the clock moved")
 }

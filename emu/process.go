@@ -50,8 +50,9 @@ type Thread struct {
 	trace func(model.Step)
 	// keyringIDs holds the last answer of KEYCTL_GET_KEYRING_ID without
 	// create for each special ID (index -id-1), made on the shared read
-	// path; an answer stands while no writer has held System.mu since
-	// (sysLock.writes), and is read without the lock (call).
+	// path; an answer stands while no writer that may change it has held
+	// System.mu since (sysLock.anchors), and is read without the lock
+	// (call).
 	keyringIDs [8]atomic.Pointer[keyringIDAnswer]
 	// lookups holds the last answers of KEYCTL_SEARCH and request_key(2)
 	// without a destination, made on the shared read path, and nextLookup
@@ -72,13 +73,14 @@ type Thread struct {
 }
 
 // keyringIDAnswer is one answer of Thread.keyringIDs.
-// writes is the count of writers the answer stands at; an answer that
-// comes out the same again only moves it on, so that a thread asking again
-// after each write allocates nothing.
+// anchors is the count of writers that may change it (sysLock.anchors)
+// the answer stands at; an answer that comes out the same again only
+// moves it on, so that a thread asking again after each such write
+// allocates nothing.
 type keyringIDAnswer struct {
-	writes atomic.Uint64
-	r      int
-	err    error
+	anchors atomic.Uint64
+	r       int
+	err     error
 }
 
 // NewProcess starts a process with the given IDs and no keyrings at all,

@@ -143,6 +143,7 @@ func (t *Thread) runExclusive(nr, op int, call func() (int, error)) (int, error)
 	s := t.proc.sys
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.mu.syscall = true
 	if t.exited {
 		return -1, sysErr(model.ESRCH)
 	}
@@ -256,17 +257,17 @@ func (t *Thread) runShared(id int32, create, keep bool, call func() (int, error,
 		r, err, ok = sharedError(err)
 	}
 	if ok && keep && id < 0 && id >= -int32(len(t.keyringIDs)) {
-		writes := s.mu.writes.Load()
+		anchors := s.mu.anchors.Load()
 		slot := &t.keyringIDs[-id-1]
 		old := slot.Load()
-		if s.cfg.CheckCaches && old != nil && old.writes.Load() == writes && (old.r != r || old.err != err) {
+		if s.cfg.CheckCaches && old != nil && old.anchors.Load() == anchors && (old.r != r || old.err != err) {
 			panic(fmt.Sprintf("emu: stale KEYCTL_GET_KEYRING_ID answer for %d: %d, %v; now %d, %v", id, old.r, old.err, r, err))
 		}
 		if old != nil && old.r == r && old.err == err {
-			old.writes.Store(writes)
+			old.anchors.Store(anchors)
 		} else {
 			e := &keyringIDAnswer{r: r, err: err}
-			e.writes.Store(writes)
+			e.anchors.Store(anchors)
 			slot.Store(e)
 		}
 	}
@@ -299,7 +300,7 @@ func (t *Thread) keptKeyringID(id int32) (int, error, bool) {
 		return 0, nil, false
 	}
 	s := t.proc.sys
-	if e := t.keyringIDs[-id-1].Load(); e != nil && e.writes.Load() == s.mu.writes.Load() && !s.cfg.CheckCaches {
+	if e := t.keyringIDs[-id-1].Load(); e != nil && e.anchors.Load() == s.mu.anchors.Load() && !s.cfg.CheckCaches {
 		return e.r, e.err, true
 	}
 	return 0, nil, false

@@ -205,9 +205,18 @@ type sysLock struct {
 	// with no writer inside names one state of everything the lock guards
 	// (Thread.keyringIDs). It has a cache line of its own, so that a
 	// write does not make every reader miss the shard list.
-	_      [128 - (unsafe.Sizeof([]lockShard{})+unsafe.Sizeof((**model.State)(nil)))%128]byte
-	writes atomic.Uint64
-	_      [120]byte
+	// gen is the model's Gen when the writer inside took the lock, and
+	// syscall says the writer is a system call that changes nothing but
+	// the model (Thread.runExclusive).
+	gen     uint64
+	syscall bool
+	_       [128 - (unsafe.Sizeof([]lockShard{})+unsafe.Sizeof((**model.State)(nil))+16)%128]byte
+	writes  atomic.Uint64
+	// anchors counts the writers that may have changed what a special
+	// key ID resolves to: every writer but a system call that left the
+	// model's Gen as it was (Thread.keyringIDs).
+	anchors atomic.Uint64
+	_       [112]byte
 }
 
 type lockShard struct {
@@ -229,10 +238,15 @@ func (l *sysLock) Lock() {
 		l.shards[i].Lock()
 	}
 	(*l.m).SetShared(false)
+	l.gen = (*l.m).Gen()
 }
 
 // Unlock releases what Lock took, counting the write first.
 func (l *sysLock) Unlock() {
+	if !l.syscall || (*l.m).Gen() != l.gen {
+		l.anchors.Add(1)
+	}
+	l.syscall = false
 	l.writes.Add(1)
 	(*l.m).SetShared(true)
 	for i := len(l.shards) - 1; i >= 0; i-- {
