@@ -127,6 +127,13 @@ func (b *bigLinks) hash(l link) uint64 {
 	return (z ^ z>>31) & b.mask
 }
 
+// sameRest reports whether two descriptions whose entries have the same
+// ix are the same: one of at most 7 bytes is all in ix, so only the
+// lengths are left to compare.
+func sameRest(a, b string) bool {
+	return len(a) == len(b) && (len(a) <= 7 || a == b)
+}
+
 // longLinkHash is hash's for a description longer than 7 bytes, before
 // the mask.
 func longLinkHash(l link) uint64 {
@@ -137,7 +144,7 @@ func longLinkHash(l link) uint64 {
 // and whether it is recorded under h (else in more).
 func (b *bigLinks) find(l link, h uint64) (i int32, hashed, ok bool) {
 	if i, ok := b.pos.get(h); ok {
-		if e := b.at(i); e.ix == l.ix && e.desc == l.desc {
+		if e := b.at(i); e.ix == l.ix && sameRest(e.desc, l.desc) {
 			return i, true, true
 		}
 	}
@@ -166,7 +173,7 @@ func (b *bigLinks) replaceOrInsert(l link, fl *btree.FreeListG[link]) (link, boo
 	// find and place, with one lookup of the hash.
 	h := b.hash(l)
 	i, taken := b.pos.get(h)
-	found := taken && b.at(i).ix == l.ix && b.at(i).desc == l.desc
+	found := taken && b.at(i).ix == l.ix && sameRest(b.at(i).desc, l.desc)
 	if !found && len(b.more) > 0 {
 		i, found = b.more[l.indexKey()]
 	}
