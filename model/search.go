@@ -527,16 +527,18 @@ func (p *possCache) put(gen uint64, k *Key, v bool) {
 	first, second := &set[0], &set[1]
 	e := first
 	if first.key != k {
-		if second.key != k && second.gen == gen && second.serial != 0 {
-			// An answer that stands (but for its key's links) goes.
-			p.evicted++
-		}
 		if first.searched && first.gen == gen && !searched {
 			if second.searched && second.gen == gen {
 				return
 			}
 			e = second
-		} else {
+		}
+		// The second answer goes, to the new one or to the first.
+		if second.key != k && second.gen == gen && second.serial != 0 {
+			// It stood (but for its key's links).
+			p.evicted++
+		}
+		if e == first {
 			*second = *first
 		}
 	}
