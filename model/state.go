@@ -136,13 +136,13 @@ type State struct {
 // changed ends every cached result (State.gen).
 func (s *State) changed() { s.gen++ }
 
-// Gen is the State's change counter. It moves on with every change but
-// those to keys that are neither keyrings nor authorisation keys: making
-// such a key, updating it, linking it, unlinking it and destroying it
-// leave it as it was (the caches that depend on those keys follow each
-// key's own links, Key.lgen). A result that depends only on credentials
-// and on keyrings and authorisation keys, such as what a special key ID
-// resolves to, stands while Gen does.
+// Gen is the State's change counter. It moves on with every change of
+// credentials, of the clock, and of keyrings and authorisation keys (their
+// states, permissions, owners, timeouts and the keyrings they link); a call
+// that only makes, updates, links, unlinks or destroys keys of other types
+// may leave it as it was (the caches that depend on such keys follow each
+// key's own links, Key.lgen). A result that depends on nothing else, such
+// as what a special key ID resolves to, stands while Gen does.
 func (s *State) Gen() uint64 { return s.gen }
 
 // linkChanged records that k was linked into or unlinked from a keyring.
