@@ -440,7 +440,7 @@ func (e *possEntry) valid(gen uint64, n Serial) bool {
 // stands reports whether e holds an answer made under gen about a key
 // that is still the one it was made about.
 func (e *possEntry) stands(gen uint64) bool {
-	return e.serial != 0 && e.gen == gen && e.key.serial == e.serial && e.lgen == e.key.lgen
+	return e.serial != 0 && e.key.serial == e.serial && e.valid(gen, e.serial)
 }
 
 // set returns the set of the key with serial n, or nil when no answer
@@ -491,7 +491,9 @@ func (p *possCache) bySerial(gen uint64, n Serial) *possEntry {
 	return nil
 }
 
-// grow doubles the table, keeping the answers that stand under gen.
+// grow doubles the table, keeping the answers that stand under gen. A set
+// of the new table takes answers from one set of the old (its index is the
+// old one's with one more bit of the hash), so two places are enough.
 func (p *possCache) grow(gen uint64) {
 	old := p.sets
 	p.shift--
