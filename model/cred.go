@@ -25,6 +25,8 @@ type Cred struct {
 	names userKeyringNameCache
 	// poss caches possessed() for the keys this cred looked up last.
 	poss possCache
+	// head is the head of the text of the key this cred described last.
+	head describeHead
 	// userRings caches lookUpUserKeyrings.
 	userRings userRingsCache
 	// reach caches the keyrings a possession search enters.
@@ -164,7 +166,7 @@ func (s *State) Exec(c *Cred) (image *Cred) {
 
 func (s *State) copyCred(c *Cred) *Cred {
 	n := *c
-	n.poss, n.userRings, n.reach, n.plans = possCache{}, userRingsCache{}, reachCache{}, planCache{}
+	n.poss, n.userRings, n.reach, n.plans, n.head = possCache{}, userRingsCache{}, reachCache{}, planCache{}, describeHead{}
 	n.Groups = append([]GID(nil), c.Groups...)
 	s.get(n.thread)
 	s.get(n.process)

@@ -31,6 +31,44 @@ func TestDescribeTextIsTheKernelFormat(t *testing.T) {
 	})
 }
 
+// A cred keeps the head of the text it made last (Cred.head) and writes it
+// again for a key of the same type, owner, group and permissions seen from
+// the same namespace: every one of those, changed alone, makes it anew.
+func TestDescribeHeadKeptByCred(t *testing.T) {
+	initial := &UserNS{}
+	mapped := &UserNS{parent: initial, uidMap: []IDMapping{{Inside: 0, Outside: 1000, Count: 10}}, gidMap: []IDMapping{{Inside: 5, Outside: 1000, Count: 10}}}
+	spaces := []*UserNS{initial, mapped}
+	rapid.Check(t, func(t *rapid.T) {
+		var h describeHead
+		for i := range rapid.IntRange(1, 20).Draw(t, "keys") {
+			k := &Key{
+				typ:  rapid.SampledFrom([]*KeyType{TypeUser, TypeKeyring}).Draw(t, "type"),
+				desc: rapid.SampledFrom([]string{"a", "bc"}).Draw(t, "desc"),
+				uid:  UID(rapid.SampledFrom([]uint32{0, 1000, 1001}).Draw(t, "uid")),
+				gid:  GID(rapid.SampledFrom([]uint32{0, 1000}).Draw(t, "gid")),
+				perm: Perm(rapid.SampledFrom([]uint32{0x3f010000, 0x3f030000}).Draw(t, "perm")),
+			}
+			ns := rapid.SampledFrom(spaces).Draw(t, "ns")
+			var f describeText
+			f.fill(k, &h, ns)
+			got := make([]byte, f.len())
+			f.put(got)
+			if want := DescribeString(k, ns); string(got) != want {
+				t.Fatalf("describe %d with the kept head = %q, want %q", i, got, want)
+			}
+		}
+	})
+}
+
+// Every head fits describeHead's array.
+func TestDescribeHeadFitsEveryType(t *testing.T) {
+	for _, typ := range keyTypes {
+		if len(typ.Name) > maxTypeName {
+			t.Errorf("type %q is longer than maxTypeName (%d)", typ.Name, maxTypeName)
+		}
+	}
+}
+
 func TestHex8(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		v := rapid.Uint32().Draw(t, "v")

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/binary"
 	"slices"
+	"strconv"
 )
 
 // GetKeyringID is KEYCTL_GET_KEYRING_ID (op 0): resolve id, creating
@@ -197,8 +198,9 @@ func DescribeString(k *Key, ns *UserNS) string {
 }
 
 func appendDescribe(b []byte, k *Key, ns *UserNS) []byte {
+	var h describeHead
 	var f describeText
-	f.fill(k, ns)
+	f.fill(k, &h, ns)
 	n := len(b)
 	b = slices.Grow(b, f.len())
 	b = b[:n+f.len()]
@@ -206,40 +208,68 @@ func appendDescribe(b []byte, k *Key, ns *UserNS) []byte {
 	return b
 }
 
-// describeText is the text of KEYCTL_DESCRIBE in parts, so that its length
-// is known before it is written (in place, into the caller's buffer).
+// describeText is the text of KEYCTL_DESCRIBE in two parts, so that its
+// length is known before it is written (in place, into the caller's
+// buffer): the head, "type;uid;gid;perm;", and the description.
 type describeText struct {
-	typ, desc string
-	uid, gid  [11]byte
-	// uidAt and gidAt are where the digits start in uid and gid.
-	uidAt, gidAt uint8
-	perm         uint32
+	head *describeHead
+	desc string
 }
 
-func (f *describeText) fill(k *Key, ns *UserNS) {
-	f.typ, f.desc, f.perm = k.typ.Name, k.desc, uint32(k.perm)
-	f.uidAt = putDecimal(&f.uid, int32(ns.uidMunged(k.uid)))
-	f.gidAt = putDecimal(&f.gid, int32(ns.gidMunged(k.gid)))
+// describeHead is the head of a describe's text and what it was made from.
+// The keys a cred describes mostly share their type, owner and permissions:
+// a cred keeps the head it made last (Cred.head), so that a describe of
+// such a key writes it as it is, without formatting the IDs again. The
+// munged IDs depend on the namespace alone, whose maps never change.
+type describeHead struct {
+	typ  *KeyType
+	ns   *UserNS
+	uid  UID
+	gid  GID
+	perm Perm
+	n    uint8
+	b    [describeHeadMax]byte
+}
+
+// describeHeadMax holds the longest head: a type name of at most
+// maxTypeName bytes, two IDs of at most 11 ("-2147483648": IDs print as
+// the kernel's %d does), 8 hex digits and four ';'.
+const (
+	maxTypeName     = 17 // ".request_key_auth"
+	describeHeadMax = maxTypeName + 2*11 + 8 + 4
+)
+
+// fill makes f the text of k as ns sees it, with h as its head: h is made
+// again unless it is already k's.
+func (f *describeText) fill(k *Key, h *describeHead, ns *UserNS) {
+	if h.typ != k.typ || h.uid != k.uid || h.gid != k.gid || h.perm != k.perm || h.ns != ns {
+		h.make(k, ns)
+	}
+	f.head, f.desc = h, k.desc
+}
+
+// make writes k's head as ns sees it.
+func (h *describeHead) make(k *Key, ns *UserNS) {
+	h.typ, h.ns, h.uid, h.gid, h.perm = k.typ, ns, k.uid, k.gid, k.perm
+	b := h.b[:0]
+	b = append(b, k.typ.Name...)
+	b = append(b, ';')
+	b = strconv.AppendInt(b, int64(int32(ns.uidMunged(k.uid))), 10)
+	b = append(b, ';')
+	b = strconv.AppendInt(b, int64(int32(ns.gidMunged(k.gid))), 10)
+	b = append(b, ';')
+	b = binary.BigEndian.AppendUint64(b, hex8(uint32(k.perm)))
+	b = append(b, ';')
+	h.n = uint8(copy(h.b[:], b))
 }
 
 // len is the text's length without a NUL.
-func (f *describeText) len() int {
-	return len(f.typ) + len(f.uid) - int(f.uidAt) + len(f.gid) - int(f.gidAt) + 8 + 4 + len(f.desc)
-}
+func (f *describeText) len() int { return int(f.head.n) + len(f.desc) }
 
 // put writes the text to b, which is f.len() bytes long.
 func (f *describeText) put(b []byte) {
-	i := copy(b, f.typ)
-	b[i] = ';'
-	i++
-	i += copy(b[i:], f.uid[f.uidAt:])
-	b[i] = ';'
-	i++
-	i += copy(b[i:], f.gid[f.gidAt:])
-	b[i] = ';'
-	binary.BigEndian.PutUint64(b[i+1:i+9], hex8(f.perm))
-	b[i+9] = ';'
-	copy(b[i+10:], f.desc)
+	n := copy(b, f.head.b[:f.head.n])
+	copy(b[n:], f.desc)
 }
 
 // hex8 is v in 8 lower-case hex digits (%08x), the first in the top byte:
@@ -252,29 +282,6 @@ func hex8(v uint32) uint64 {
 	x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f
 	letters := (x + 0x0606060606060606) >> 4 & 0x0101010101010101
 	return x + 0x3030303030303030 + letters*('a'-'9'-1)
-}
-
-// putDecimal writes v in decimal at the end of d (a '-' first if
-// negative: IDs print as the kernel's %d does) and returns where it starts.
-func putDecimal(d *[11]byte, v int32) uint8 {
-	u := uint32(v)
-	if v < 0 {
-		u = uint32(-int64(v))
-	}
-	i := len(d)
-	for {
-		i--
-		d[i] = byte('0' + u%10)
-		u /= 10
-		if u == 0 {
-			break
-		}
-	}
-	if v < 0 {
-		i--
-		d[i] = '-'
-	}
-	return uint8(i)
 }
 
 // Describe is KEYCTL_DESCRIBE (op 6): the length with the NUL is returned,
@@ -336,7 +343,7 @@ func (s *State) describe(c *Cred, id int32, f *describeText) (int, error) {
 		return -1, err
 	}
 	// The reference goes as soon as the text is taken, without a defer.
-	f.fill(ref.key, c.NS)
+	f.fill(ref.key, &c.head, c.NS)
 	s.put(ref.key)
 	return f.len() + 1, nil
 }
