@@ -45,14 +45,24 @@ var (
 
 var keyTypes = []*KeyType{TypeKeyring, TypeUser, TypeLogon, TypeAuth, TypeAsymmetric}
 
-// LookupType returns the registered type with that name.
+// LookupType returns the registered type with that name. The names are
+// cases of a switch, which tells them apart by length and a word or two
+// each, instead of a string comparison per type (keyTypes names them too).
 func LookupType(name string) (*KeyType, bool) {
-	for _, t := range keyTypes {
-		if t.Name == name {
-			return t, true
-		}
+	var t *KeyType
+	switch name {
+	case "user":
+		t = TypeUser
+	case "keyring":
+		t = TypeKeyring
+	case "logon":
+		t = TypeLogon
+	case ".request_key_auth":
+		t = TypeAuth
+	case "asymmetric":
+		t = TypeAsymmetric
 	}
-	return nil, false
+	return t, t != nil
 }
 
 // R1.12: keyring payload must be empty.
