@@ -143,7 +143,8 @@ func longLinkHash(l link) uint64 {
 // find returns the place of the entry with l's index key, whose hash is h,
 // and whether it is recorded under h (else in more).
 func (b *bigLinks) find(l link, h uint64) (i int32, hashed, ok bool) {
-	if i, ok := b.pos.get(h); ok {
+	if j, ok := b.pos.slot(h); ok {
+		i := b.pos.places[j] - 1
 		if e := b.at(i); e.ix == l.ix && sameRest(e.desc, l.desc) {
 			return i, true, true
 		}
@@ -172,8 +173,13 @@ func (b *bigLinks) replaceOrInsert(l link, fl *btree.FreeListG[link]) (link, boo
 	}
 	// find and place, with one lookup of the hash.
 	h := b.hash(l)
-	i, taken := b.pos.get(h)
-	found := taken && b.at(i).ix == l.ix && sameRest(b.at(i).desc, l.desc)
+	var i int32
+	j, taken := b.pos.slot(h)
+	found := false
+	if taken {
+		i = b.pos.places[j] - 1
+		found = b.at(i).ix == l.ix && sameRest(b.at(i).desc, l.desc)
+	}
 	if !found && len(b.more) > 0 {
 		i, found = b.more[l.indexKey()]
 	}
@@ -226,8 +232,8 @@ func (b *bigLinks) place(l link, h uint64, i int32, taken bool) {
 
 // replace records i, instead of from, as the place of l, whose hash is h.
 func (b *bigLinks) replace(l link, h uint64, from, i int32) {
-	if j, ok := b.pos.get(h); ok && j == from {
-		b.pos.put(h, i)
+	if j, ok := b.pos.slot(h); ok && b.pos.places[j] == from+1 {
+		b.pos.places[j] = i + 1
 		return
 	}
 	b.more[l.indexKey()] = i
@@ -235,13 +241,27 @@ func (b *bigLinks) replace(l link, h uint64, from, i int32) {
 
 func (b *bigLinks) delete(probe link) (link, bool) {
 	h := b.hash(probe)
-	i, hashed, ok := b.find(probe, h)
-	if !ok {
-		return link{}, false
+	// find, keeping the slot of the hash to empty it.
+	var i int32
+	slot, hashed := b.pos.slot(h)
+	if hashed {
+		i = b.pos.places[slot] - 1
+		if e := b.at(i); e.ix != probe.ix || !sameRest(e.desc, probe.desc) {
+			hashed = false
+		}
+	}
+	if !hashed {
+		var ok bool
+		if len(b.more) > 0 {
+			i, ok = b.more[probe.indexKey()]
+		}
+		if !ok {
+			return link{}, false
+		}
 	}
 	old := *b.at(i)
 	if hashed {
-		b.pos.delete(h)
+		b.pos.deleteAt(slot)
 	} else {
 		delete(b.more, probe.indexKey())
 	}

@@ -23,8 +23,9 @@ const posTableMin = 2 * smallLinks
 // len is the number of hashes held.
 func (t *posTable) len() int { return int(t.n) }
 
-// get returns the place recorded under h.
-func (t *posTable) get(h uint64) (int32, bool) {
+// slot returns the slot that holds h; places[slot]-1 is the place
+// recorded under it.
+func (t *posTable) slot(h uint64) (uint64, bool) {
 	if t.n == 0 {
 		return 0, false
 	}
@@ -37,7 +38,7 @@ func (t *posTable) get(h uint64) (int32, bool) {
 			return 0, false
 		}
 		if hashes[i] == h {
-			return p - 1, true
+			return i, true
 		}
 	}
 }
@@ -61,18 +62,19 @@ func (t *posTable) put(h uint64, i int32) {
 	}
 }
 
-// delete removes h, which must be held, and moves back each entry after
-// it that its home slot lets take the emptied one.
+// delete removes h, which must be held.
 func (t *posTable) delete(h uint64) {
-	mask := uint64(len(t.places) - 1)
-	i := h & mask
-	for t.hashes[i] != h || t.places[i] == 0 {
-		if t.places[i] == 0 {
-			// A run of probes ends at an empty slot: h is not held.
-			panic("model: posTable.delete of a hash it does not hold")
-		}
-		i = (i + 1) & mask
+	i, ok := t.slot(h)
+	if !ok {
+		panic("model: posTable.delete of a hash it does not hold")
 	}
+	t.deleteAt(i)
+}
+
+// deleteAt empties slot i, which holds a hash, and moves back each entry
+// after it that its home slot lets take the emptied one.
+func (t *posTable) deleteAt(i uint64) {
+	mask := uint64(len(t.places) - 1)
 	for j := (i + 1) & mask; t.places[j] != 0; j = (j + 1) & mask {
 		// The entry at j may move to i unless its home slot lies in
 		// (i, j], cyclically: it would then be before its home.

@@ -43,15 +43,15 @@ func TestPosTableMatchesMap(t *testing.T) {
 				t.Fatalf("step %d: %d hashes held, want %d", step, pt.len(), len(want))
 			}
 			for h, i := range want {
-				if got, ok := pt.get(h); !ok || got != i {
-					t.Fatalf("step %d: get(%#x) = %d, %v; want %d, true", step, h, got, ok, i)
+				if j, ok := pt.slot(h); !ok || pt.places[j]-1 != i {
+					t.Fatalf("step %d: hash %#x not held at place %d", step, h, i)
 				}
 			}
 			for range 4 {
 				h := hash.Draw(t, "absent")
 				if _, held := want[h]; !held {
-					if got, ok := pt.get(h); ok {
-						t.Fatalf("step %d: get(%#x) = %d, true for a hash not held", step, h, got)
+					if j, ok := pt.slot(h); ok {
+						t.Fatalf("step %d: hash %#x not held is at slot %d", step, h, j)
 					}
 				}
 			}
