@@ -82,13 +82,11 @@ func sameString(a, b string) bool {
 // computes the answer, and keepLookup compares.
 func (t *Thread) keptLookup(nr, ring int32, typ, desc, callout *model.UStr) (int, error, bool) {
 	s := t.proc.sys
-	if s.cfg.CheckCaches || !keepable(typ, desc, callout) {
-		return 0, nil, false
-	}
-	writes, call, d := s.mu.writes.Load(), lookupCall(nr, ring, callout), desc.S
-	if t.lookups[(t.nextLookup+keptLookups-1)%keptLookups].writes == writes {
-		// The newest answer stands, and maybe others; when it does
-		// not, none does.
+	// When the newest answer has ended, none stands: that is asked
+	// first, as it settles most calls that do not repeat.
+	writes := s.mu.writes.Load()
+	if t.lookups[(t.nextLookup+keptLookups-1)%keptLookups].writes == writes && !s.cfg.CheckCaches && keepable(typ, desc, callout) {
+		call, d := lookupCall(nr, ring, callout), desc.S
 		for i := range t.lookups {
 			e := &t.lookups[i]
 			// Lookups of many keys of one kind ("k1", "k2", ...)
