@@ -121,10 +121,16 @@ func (b *bigLinks) hash(l link) uint64 {
 	if len(l.desc) > 7 {
 		return longLinkHash(l) & b.mask
 	}
-	z := (l.ix ^ shortLinkSeed) + uint64(len(l.desc))*0x9e3779b97f4a7c15
+	return shortLinkHash(l.ix, len(l.desc)) & b.mask
+}
+
+// shortLinkHash is hash's for a description of n bytes, at most 7, before
+// the mask.
+func shortLinkHash(ix uint64, n int) uint64 {
+	z := (ix ^ shortLinkSeed) + uint64(n)*0x9e3779b97f4a7c15
 	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
 	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return (z ^ z>>31) & b.mask
+	return z ^ z>>31
 }
 
 // sameRest reports whether two descriptions whose entries have the same
@@ -141,25 +147,40 @@ func longLinkHash(l link) uint64 {
 }
 
 // find returns the place of the entry with l's index key, whose hash is h,
-// and whether it is recorded under h (else in more).
-func (b *bigLinks) find(l link, h uint64) (i int32, hashed, ok bool) {
+// and whether it is recorded under h, in slot of pos (else in more).
+func (b *bigLinks) find(l link, h uint64) (i int32, slot uint64, hashed, ok bool) {
 	if j, ok := b.pos.slot(h); ok {
 		i := b.pos.places[j] - 1
 		if e := b.at(i); e.ix == l.ix && sameRest(e.desc, l.desc) {
-			return i, true, true
+			return i, j, true, true
 		}
 	}
 	if len(b.more) > 0 {
 		i, ok := b.more[l.indexKey()]
-		return i, false, ok
+		return i, 0, false, ok
 	}
-	return 0, false, false
+	return 0, 0, false, false
 }
 
-// key returns the key of the entry with probe's index key.
+// key returns the key of the entry with probe's index key. It is find
+// with hash in line (two calls fewer), as every search asks it of each
+// large keyring it enters.
 func (b *bigLinks) key(probe link) (*Key, bool) {
-	if i, _, ok := b.find(probe, b.hash(probe)); ok {
-		return b.at(i).key, true
+	var h uint64
+	if len(probe.desc) > 7 {
+		h = longLinkHash(probe) & b.mask
+	} else {
+		h = shortLinkHash(probe.ix, len(probe.desc)) & b.mask
+	}
+	if j, ok := b.pos.slot(h); ok {
+		if e := b.at(b.pos.places[j] - 1); e.ix == probe.ix && sameRest(e.desc, probe.desc) {
+			return e.key, true
+		}
+	}
+	if len(b.more) > 0 {
+		if i, ok := b.more[probe.indexKey()]; ok {
+			return b.at(i).key, true
+		}
 	}
 	return nil, false
 }
@@ -240,24 +261,9 @@ func (b *bigLinks) replace(l link, h uint64, from, i int32) {
 }
 
 func (b *bigLinks) delete(probe link) (link, bool) {
-	h := b.hash(probe)
-	// find, keeping the slot of the hash to empty it.
-	var i int32
-	slot, hashed := b.pos.slot(h)
-	if hashed {
-		i = b.pos.places[slot] - 1
-		if e := b.at(i); e.ix != probe.ix || !sameRest(e.desc, probe.desc) {
-			hashed = false
-		}
-	}
-	if !hashed {
-		var ok bool
-		if len(b.more) > 0 {
-			i, ok = b.more[probe.indexKey()]
-		}
-		if !ok {
-			return link{}, false
-		}
+	i, slot, hashed, ok := b.find(probe, b.hash(probe))
+	if !ok {
+		return link{}, false
 	}
 	old := *b.at(i)
 	if hashed {
@@ -505,7 +511,7 @@ func (b *bigLinks) check() error {
 	}
 	var rings []link
 	for i, l := range links {
-		if j, _, ok := b.find(l, b.hash(l)); !ok || j != int32(i) {
+		if j, _, _, ok := b.find(l, b.hash(l)); !ok || j != int32(i) {
 			return fmt.Errorf("%s is at %d, its place says %d", l.desc, i, j)
 		}
 		if l.key == nil || l != mkLink(l.key.typ, l.key.desc, l.key) {
