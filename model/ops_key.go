@@ -374,7 +374,14 @@ func (s *State) read(c *Cred, id int32, buf UBuf) (int, error, []byte, bool) {
 		}
 		return -1, ENOKEY, nil, false
 	}
-	defer s.put(ref.key)
+	// The reference goes when the key has been read, without a defer.
+	r, err, payload, keep := s.readKey(c, ref, buf)
+	s.put(ref.key)
+	return r, err, payload, keep
+}
+
+// readKey is read of the key it has looked up.
+func (s *State) readKey(c *Cred, ref keyRef, buf UBuf) (int, error, []byte, bool) {
 	k := ref.key
 	if err := k.readState(); err != nil {
 		return -1, err, nil, false

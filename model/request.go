@@ -161,8 +161,8 @@ func (s *State) RequestKeyShared(c *Cred, typeArg, descArg, calloutArg UStr, des
 	if err != nil {
 		return -1, err, true
 	}
-	defer s.put(k)
 	r, err := s.KeyResult(k)
+	s.put(k)
 	return r, err, true
 }
 
