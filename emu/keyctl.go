@@ -66,8 +66,8 @@ func (t *Thread) requestKey(keyType, description, callback string, destRingid in
 // could share was settled under the same count of writers.
 func (t *Thread) requestKeyShared(keyType, description, callout *model.UStr) (int, error, bool) {
 	s := t.proc.sys
-	s.mu.LockShard(t.tid)
-	defer s.mu.UnlockShard(t.tid)
+	t.shard.Lock()
+	defer t.shard.Unlock()
 	if r, err, ok := t.keptLookup(SYS_REQUEST_KEY, 0, keyType, description, callout); ok {
 		return r, err, true
 	}
@@ -196,8 +196,8 @@ func (t *Thread) keyctlSearch(ringid int, keyType, description string, destRingi
 // for mayShare's, as in requestKeyShared.
 func (t *Thread) keyctlSearchShared(id int32, keyType, description *model.UStr) (int, error, bool) {
 	s := t.proc.sys
-	s.mu.LockShard(t.tid)
-	defer s.mu.UnlockShard(t.tid)
+	t.shard.Lock()
+	defer t.shard.Unlock()
 	if r, err, ok := t.keptLookup(SYS_KEYCTL, id, keyType, description, &model.NullStr); ok {
 		return r, err, true
 	}
@@ -238,8 +238,8 @@ func (t *Thread) keyctlRestrictKeyring(ringid int, keyType, restriction string) 
 // as in requestKeyShared.
 func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool) {
 	s := t.proc.sys
-	s.mu.LockShard(t.tid)
-	defer s.mu.UnlockShard(t.tid)
+	t.shard.Lock()
+	defer t.shard.Unlock()
 	if cmd != KEYCTL_GET_SECURITY {
 		if r, err, ok := t.keptBuffer(cmd, id, buf); ok {
 			if err != nil {

@@ -42,8 +42,11 @@ type Process struct {
 // (R2.3, R2.4): each Thread has its own credentials. *Thread implements
 // Keyctl and Syscaller.
 type Thread struct {
-	proc   *Process
-	tid    int
+	proc *Process
+	tid  int
+	// shard is t's shard of System.mu (sysLock.shard of tid), which it
+	// holds on the shared read path.
+	shard  *lockShard
 	cred   *model.Cred
 	exited bool
 	// trace collects explanation steps during Explain.
@@ -99,7 +102,7 @@ func (s *System) NewProcess(c Creds) *Process {
 
 func (s *System) newProcessLocked(parent *Process, cred *model.Cred) *Process {
 	p := &Process{sys: s, pid: s.allocPIDLocked(), parent: parent}
-	p.threads = []*Thread{{proc: p, tid: p.pid, cred: cred}}
+	p.threads = []*Thread{{proc: p, tid: p.pid, shard: s.mu.shard(p.pid), cred: cred}}
 	s.procs[p.pid] = p
 	return p
 }
@@ -255,7 +258,8 @@ func (t *Thread) Clone() *Thread {
 	if t.exited {
 		return nil
 	}
-	n := &Thread{proc: t.proc, tid: s.allocPIDLocked(), cred: s.m.CloneThread(t.cred)}
+	tid := s.allocPIDLocked()
+	n := &Thread{proc: t.proc, tid: tid, shard: s.mu.shard(tid), cred: s.m.CloneThread(t.cred)}
 	t.proc.threads = append(t.proc.threads, n)
 	return n
 }

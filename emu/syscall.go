@@ -244,8 +244,8 @@ func (t *Thread) keyringIDShared(id int32) (int, error, bool) {
 // call the model and give an error to sharedError.
 func (t *Thread) runShared(id int32, create, keep bool, call func() (int, error, bool)) (int, error, bool) {
 	s := t.proc.sys
-	s.mu.LockShard(t.tid)
-	defer s.mu.UnlockShard(t.tid)
+	t.shard.Lock()
+	defer t.shard.Unlock()
 	if !t.mayShare(id, create) {
 		return 0, nil, false
 	}

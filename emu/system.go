@@ -183,7 +183,7 @@ func (s *System) Model(fn func(*model.State)) {
 // sysLock is System.mu: a reader/writer lock made of shards, one mutex
 // each on cache lines of its own, one per CPU (at most 16, rounded down to
 // a power of two). A reader takes the shard of its thread
-// (LockShard), so that lookups on different CPUs do not write to the same
+// (Thread.shard), so that lookups on different CPUs do not write to the same
 // cache line, as a single RWMutex's reader count would; a writer takes
 // every shard, in order. A shard is a plain mutex: it also serialises the
 // calls of one thread (and of threads whose IDs share it), whose lookups
@@ -254,9 +254,7 @@ func (l *sysLock) Unlock() {
 	}
 }
 
-// LockShard takes the shard of a reader keyed by key (a thread ID); the
+// shard returns the shard of a reader keyed by key (a thread ID): a thread
+// keeps its own (Thread.shard), which it locks on the read path. The
 // number of shards is a power of two.
-func (l *sysLock) LockShard(key int) { l.shards[uint(key)&uint(len(l.shards)-1)].Lock() }
-
-// UnlockShard releases what LockShard(key) took.
-func (l *sysLock) UnlockShard(key int) { l.shards[uint(key)&uint(len(l.shards)-1)].Unlock() }
+func (l *sysLock) shard(key int) *lockShard { return &l.shards[uint(key)&uint(len(l.shards)-1)] }
