@@ -77,15 +77,26 @@ func sameString(a, b string) bool {
 	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
 }
 
-// keptLookup returns t's kept answer of the lookup, if one stands. t's shard
-// of System.mu is held. With Config.CheckCaches there is none: the caller
+// keptLookupsEnded reports whether t's newest kept answer of a lookup, and
+// so every one, has ended; if so it counts the call as one that no kept
+// answer served. In line where a lookup begins, it spares most lookups that
+// do not repeat a call of keptLookup. t's shard of System.mu is held.
+func (t *Thread) keptLookupsEnded() bool {
+	if t.lookups[(t.nextLookup+keptLookups-1)%keptLookups].writes != t.proc.sys.mu.writes.Load() {
+		t.unkept++
+		return true
+	}
+	return false
+}
+
+// keptLookup returns t's kept answer of the lookup, if one stands, once
+// keptLookupsEnded has reported that the newest one does. t's shard of
+// System.mu is held. With Config.CheckCaches there is none: the caller
 // computes the answer, and keepLookup compares.
 func (t *Thread) keptLookup(nr, ring int32, typ, desc, callout *model.UStr) (int, error, bool) {
 	s := t.proc.sys
-	// When the newest answer has ended, none stands: that is asked
-	// first, as it settles most calls that do not repeat.
 	writes := s.mu.writes.Load()
-	if t.lookups[(t.nextLookup+keptLookups-1)%keptLookups].writes == writes && !s.cfg.CheckCaches && keepable(typ, desc, callout) {
+	if !s.cfg.CheckCaches && keepable(typ, desc, callout) {
 		call, d := lookupCall(nr, ring, callout), desc.S
 		for i := range t.lookups {
 			e := &t.lookups[i]
@@ -107,10 +118,11 @@ func (t *Thread) keptLookup(nr, ring int32, typ, desc, callout *model.UStr) (int
 }
 
 // keepLookup keeps r and err as t's answer of the lookup, in place of the
-// oldest. t's shard of System.mu is held. With Config.CheckCaches it first
-// compares the answer with the one kept for the call, if that stands.
+// oldest; the caller has asked keeping. t's shard of System.mu is held.
+// With Config.CheckCaches it first compares the answer with the one kept for
+// the call, if that stands.
 func (t *Thread) keepLookup(nr, ring int32, typ, desc, callout *model.UStr, r int, err error) {
-	if !t.keeping() || !keepable(typ, desc, callout) {
+	if !keepable(typ, desc, callout) {
 		return
 	}
 	s := t.proc.sys
@@ -158,29 +170,37 @@ type keptBuffer struct {
 	text   []byte
 }
 
+// keptBuffersEnded is keptLookupsEnded for the answers of KEYCTL_READ and
+// KEYCTL_DESCRIBE: it spares most reads and describes that do not repeat a
+// call of keptBuffer.
+func (t *Thread) keptBuffersEnded() bool {
+	if t.buffers[(t.nextBuffer+keptBuffers-1)%keptBuffers].writes != t.proc.sys.mu.writes.Load() {
+		t.unkept++
+		return true
+	}
+	return false
+}
+
 // keptBuffer answers KEYCTL_READ or KEYCTL_DESCRIBE of id into buf from t's
 // kept answers, if one stands, as the model would (model.ReadAnswer,
 // model.DescribeAnswer, with the arguments keyctlBufferShared gives the
-// model). t's shard of System.mu is held. With Config.CheckCaches there is
-// none.
+// model), once keptBuffersEnded has reported that the newest one does. t's
+// shard of System.mu is held. With Config.CheckCaches there is none.
 func (t *Thread) keptBuffer(op, id int32, buf []byte) (int, error, bool) {
 	s := t.proc.sys
 	writes := s.mu.writes.Load()
 	if s.cfg.CheckCaches {
 		return 0, nil, false
 	}
-	if t.buffers[(t.nextBuffer+keptBuffers-1)%keptBuffers].writes == writes {
-		// As for lookups: when the newest answer has ended, all have.
-		for i := range t.buffers {
-			if e := &t.buffers[i]; e.writes == writes && e.id == id && e.op == op {
-				t.unkept = 0
-				if op == KEYCTL_READ {
-					r, err := model.ReadAnswer(e.data, bufUBuf(buf, len(buf)))
-					return r, err, true
-				}
-				r, err := model.DescribeAnswer(e.data, bufUBuf(buf, int(uint32(len(buf)))))
+	for i := range t.buffers {
+		if e := &t.buffers[i]; e.writes == writes && e.id == id && e.op == op {
+			t.unkept = 0
+			if op == KEYCTL_READ {
+				r, err := model.ReadAnswer(e.data, bufUBuf(buf, len(buf)))
 				return r, err, true
 			}
+			r, err := model.DescribeAnswer(e.data, bufUBuf(buf, int(uint32(len(buf)))))
+			return r, err, true
 		}
 	}
 	t.unkept++

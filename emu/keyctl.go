@@ -68,8 +68,10 @@ func (t *Thread) requestKeyShared(keyType, description, callout *model.UStr) (in
 	s := t.proc.sys
 	t.shard.Lock()
 	defer t.shard.Unlock()
-	if r, err, ok := t.keptLookup(SYS_REQUEST_KEY, 0, keyType, description, callout); ok {
-		return r, err, true
+	if !t.keptLookupsEnded() {
+		if r, err, ok := t.keptLookup(SYS_REQUEST_KEY, 0, keyType, description, callout); ok {
+			return r, err, true
+		}
 	}
 	if !t.mayShare(0, false) {
 		return 0, nil, false
@@ -83,7 +85,9 @@ func (t *Thread) requestKeyShared(keyType, description, callout *model.UStr) (in
 			return 0, nil, false
 		}
 	}
-	t.keepLookup(SYS_REQUEST_KEY, 0, keyType, description, callout, r, err)
+	if t.keeping() {
+		t.keepLookup(SYS_REQUEST_KEY, 0, keyType, description, callout, r, err)
+	}
 	return r, err, true
 }
 
@@ -198,8 +202,10 @@ func (t *Thread) keyctlSearchShared(id int32, keyType, description *model.UStr) 
 	s := t.proc.sys
 	t.shard.Lock()
 	defer t.shard.Unlock()
-	if r, err, ok := t.keptLookup(SYS_KEYCTL, id, keyType, description, &model.NullStr); ok {
-		return r, err, true
+	if !t.keptLookupsEnded() {
+		if r, err, ok := t.keptLookup(SYS_KEYCTL, id, keyType, description, &model.NullStr); ok {
+			return r, err, true
+		}
 	}
 	if !t.mayShare(id, false) {
 		return 0, nil, false
@@ -211,7 +217,9 @@ func (t *Thread) keyctlSearchShared(id int32, keyType, description *model.UStr) 
 			return 0, nil, false
 		}
 	}
-	t.keepLookup(SYS_KEYCTL, id, keyType, description, &model.NullStr, r, err)
+	if t.keeping() {
+		t.keepLookup(SYS_KEYCTL, id, keyType, description, &model.NullStr, r, err)
+	}
 	return r, err, true
 }
 
@@ -240,7 +248,7 @@ func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool
 	s := t.proc.sys
 	t.shard.Lock()
 	defer t.shard.Unlock()
-	if cmd != KEYCTL_GET_SECURITY {
+	if cmd != KEYCTL_GET_SECURITY && !t.keptBuffersEnded() {
 		if r, err, ok := t.keptBuffer(cmd, id, buf); ok {
 			if err != nil {
 				return sharedError(err)
