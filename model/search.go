@@ -63,7 +63,7 @@ func (s *State) searchKeyring(ctx *searchCtx, root *Key, possessed bool) (*Key, 
 	if !root.isKeyring() {
 		return nil, ENOTDIR
 	}
-	if ctx.flags&(searchNoCheckPerm|searchRootGranted) == 0 {
+	if ctx.flags&(searchNoCheckPerm|searchRootGranted) == 0 && !s.permitted(ctx.cred, root, possessed, NeedSearch) {
 		if err := s.permission(ctx.cred, root, possessed, NeedSearch); err != nil {
 			return nil, err
 		}
