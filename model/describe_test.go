@@ -60,6 +60,46 @@ func TestDescribeHeadKeptByCred(t *testing.T) {
 	})
 }
 
+// With Config.CheckCaches a describe compares the head its cred kept with
+// one made anew, and panics when they differ; setperm changes the key's
+// text, and the head follows.
+func TestDescribeHeadChecked(t *testing.T) {
+	s := New(Config{Seed: 3, CheckCaches: true})
+	c := s.NewCred(1000, 1000, nil, s.InitNS())
+	if _, err := s.JoinSessionKeyring(c, NullStr); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.AddKey(c, Str("user"), Str("k"), Buf([]byte("v")), specSession)
+	if err != nil {
+		t.Fatal(err)
+	}
+	describe := func() string {
+		t.Helper()
+		buf := make([]byte, 64)
+		n, err := s.Describe(c, int32(id), Buf(buf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:n-1])
+	}
+	if got, want := describe(), "user;1000;1000;3f010000;k"; got != want {
+		t.Fatalf("describe = %q, want %q", got, want)
+	}
+	if _, err := s.Setperm(c, int32(id), 0x3f030000); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := describe(), "user;1000;1000;3f030000;k"; got != want {
+		t.Fatalf("describe after setperm = %q, want %q", got, want)
+	}
+	c.head.b[0] = 'U'
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a stale describe head was not noticed")
+		}
+	}()
+	describe()
+}
+
 // Every head fits describeHead's array.
 func TestDescribeHeadFitsEveryType(t *testing.T) {
 	for _, typ := range keyTypes {

@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"strconv"
 )
@@ -344,8 +345,21 @@ func (s *State) describe(c *Cred, id int32, f *describeText) (int, error) {
 	}
 	// The reference goes as soon as the text is taken, without a defer.
 	f.fill(ref.key, &c.head, c.NS)
+	if s.cfg.CheckCaches {
+		s.checkHead(ref.key, f.head, c.NS)
+	}
 	s.put(ref.key)
 	return f.len() + 1, nil
+}
+
+// checkHead compares the head a cred kept (Cred.head) with one made anew
+// for k, and panics when they differ (CheckCaches).
+func (s *State) checkHead(k *Key, kept *describeHead, ns *UserNS) {
+	var fresh describeHead
+	fresh.make(k, ns)
+	if got, want := kept.b[:kept.n], fresh.b[:fresh.n]; string(got) != string(want) {
+		panic(fmt.Sprintf("model: stale describe head of key %d: %q, now %q", k.serial, got, want))
+	}
 }
 
 // Read is KEYCTL_READ (op 11, D15): every lookup failure is ENOKEY; Read
