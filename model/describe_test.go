@@ -64,19 +64,11 @@ func TestDescribeHeadKeptByCred(t *testing.T) {
 // one made anew, and panics when they differ; setperm changes the key's
 // text, and the head follows.
 func TestDescribeHeadChecked(t *testing.T) {
-	s := New(Config{Seed: 3, CheckCaches: true})
-	c := s.NewCred(1000, 1000, nil, s.InitNS())
-	if _, err := s.JoinSessionKeyring(c, NullStr); err != nil {
-		t.Fatal(err)
-	}
-	id, err := s.AddKey(c, Str("user"), Str("k"), Buf([]byte("v")), specSession)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c, id := sessionUserKey(t, Config{Seed: 3, CheckCaches: true}, "k")
 	describe := func() string {
 		t.Helper()
 		buf := make([]byte, 64)
-		n, err := s.Describe(c, int32(id), Buf(buf))
+		n, err := s.Describe(c, id, Buf(buf))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +77,7 @@ func TestDescribeHeadChecked(t *testing.T) {
 	if got, want := describe(), "user;1000;1000;3f010000;k"; got != want {
 		t.Fatalf("describe = %q, want %q", got, want)
 	}
-	if _, err := s.Setperm(c, int32(id), 0x3f030000); err != nil {
+	if _, err := s.Setperm(c, id, 0x3f030000); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := describe(), "user;1000;1000;3f030000;k"; got != want {
@@ -122,15 +114,7 @@ func TestHex8(t *testing.T) {
 // both, and returns their length whatever the buffer (op 6); a buffer that
 // holds them but cannot be written fails EFAULT.
 func TestDescribeIntoBuffer(t *testing.T) {
-	s := New(Config{Seed: 5})
-	c := s.NewCred(1000, 1000, nil, s.InitNS())
-	if _, err := s.JoinSessionKeyring(c, NullStr); err != nil {
-		t.Fatal(err)
-	}
-	id, err := s.AddKey(c, Str("user"), Str("desc-x"), Buf([]byte("v")), specSession)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c, id := sessionUserKey(t, Config{Seed: 5}, "desc-x")
 	const text = "user;1000;1000;3f010000;desc-x"
 	n := len(text) + 1
 	for _, tc := range []struct {
@@ -147,7 +131,7 @@ func TestDescribeIntoBuffer(t *testing.T) {
 		{"unwritable", UBuf{B: make([]byte, n), Len: n, Fault: true}, string(make([]byte, n)), EFAULT},
 		{"shorter than its length", UBuf{B: make([]byte, n-1), Len: n}, string(make([]byte, n-1)), EFAULT},
 	} {
-		r, err := s.Describe(c, int32(id), tc.buf)
+		r, err := s.Describe(c, id, tc.buf)
 		if err != tc.err || (err == nil && r != n) {
 			t.Errorf("%s: Describe = %d, %v; want %d, %v", tc.name, r, err, n, tc.err)
 		}
@@ -155,4 +139,20 @@ func TestDescribeIntoBuffer(t *testing.T) {
 			t.Errorf("%s: buffer holds %q, want %q", tc.name, got, tc.want)
 		}
 	}
+}
+
+// sessionUserKey returns a State made with cfg, a cred of UID and GID 1000
+// in a new session keyring, and the user key desc it added there.
+func sessionUserKey(t *testing.T, cfg Config, desc string) (*State, *Cred, int32) {
+	t.Helper()
+	s := New(cfg)
+	c := s.NewCred(1000, 1000, nil, s.InitNS())
+	if _, err := s.JoinSessionKeyring(c, NullStr); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.AddKey(c, Str("user"), Str(desc), Buf([]byte("v")), specSession)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c, int32(id)
 }
