@@ -79,6 +79,19 @@ func serialArg(a *Arg) int32 { return int32(a.IntValue()) }
 // SYS_ADD_KEY, SYS_REQUEST_KEY or SYS_KEYCTL; missing arguments are 0.
 // Any other nr fails ENOSYS.
 func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
+	declined := false
+	if nr == SYS_REQUEST_KEY && len(args) == 4 && t.trace == nil && serialArg(&args[3]) == 0 {
+		// request_key(2) without a destination, which programs make
+		// through this entry (x/sys has no wrapper with a NULL
+		// callout): call's shared path, reading the arguments where
+		// they are.
+		typ, desc, callout := ustr(&args[0]), ustr(&args[1]), ustr(&args[2])
+		r, err, ok := t.requestKeyShared(&typ, &desc, &callout)
+		if ok {
+			return r, err
+		}
+		declined = true
+	}
 	var a [5]Arg
 	if len(args) > len(a) {
 		args = args[:len(a)]
@@ -86,6 +99,10 @@ func (t *Thread) Syscall(nr int, args ...Arg) (int, error) {
 	// Element by element, in line: copy would call typedslicecopy.
 	for i := range args {
 		a[i] = args[i]
+	}
+	if declined {
+		// The shared path declined the call: it is not tried twice.
+		return t.callExclusive(nr, &a)
 	}
 	return t.call(nr, &a)
 }
