@@ -28,7 +28,8 @@ func bufArg(b []byte) Arg {
 	return Buffer(b)
 }
 
-func (t *Thread) addKey(keyType, description string, payload []byte, ringid int) (int, error) {
+// AddKey is add_key(2), as unix.AddKey.
+func (t *Thread) AddKey(keyType, description string, payload []byte, ringid int) (int, error) {
 	typ, ok1 := cString(keyType)
 	desc, ok2 := cString(description)
 	if !ok1 || !ok2 {
@@ -91,7 +92,10 @@ func (t *Thread) requestKeyShared(keyType, description, callout *model.UStr) (in
 	return r, err, true
 }
 
-func (t *Thread) keyctlInt(cmd, arg2, arg3, arg4, arg5 int) (int, error) {
+// KeyctlInt is keyctl(2) with integer arguments, as unix.KeyctlInt.
+// Arguments the kernel reads as pointers are NULL when 0 and unreadable
+// otherwise.
+func (t *Thread) KeyctlInt(cmd, arg2, arg3, arg4, arg5 int) (int, error) {
 	switch op := int32(cmd); op {
 	case KEYCTL_LINK, KEYCTL_UNLINK:
 		return t.keyctlLinkage(op, int32(arg2), int32(arg3))
@@ -115,7 +119,9 @@ func (t *Thread) keyctlLinkage(op, id, ring int32) (int, error) {
 	})
 }
 
-func (t *Thread) keyctlBuffer(cmd, arg2 int, buf []byte, arg5 int) (int, error) {
+// KeyctlBuffer is keyctl(2) with a buffer as the third and fourth
+// arguments, as unix.KeyctlBuffer.
+func (t *Thread) KeyctlBuffer(cmd, arg2 int, buf []byte, arg5 int) (int, error) {
 	if op := int32(cmd); t.trace == nil && (op == KEYCTL_READ || op == KEYCTL_DESCRIBE || op == KEYCTL_GET_SECURITY) {
 		if r, err, ok := t.keyctlBufferShared(op, int32(arg2), buf); ok {
 			return r, err
@@ -130,7 +136,7 @@ func (t *Thread) keyctlBuffer(cmd, arg2 int, buf []byte, arg5 int) (int, error) 
 func (t *Thread) keyctlString(cmd, id int) (string, error) {
 	var buffer []byte
 	for {
-		length, err := t.keyctlBuffer(cmd, id, buffer, 0)
+		length, err := t.KeyctlBuffer(cmd, id, buffer, 0)
 		if err != nil {
 			return "", err
 		}
@@ -156,11 +162,11 @@ func (t *Thread) keyctlGetKeyringID(id int, create bool) (int, error) {
 	if create {
 		c = 1
 	}
-	return t.keyctlInt(KEYCTL_GET_KEYRING_ID, id, c, 0, 0)
+	return t.KeyctlInt(KEYCTL_GET_KEYRING_ID, id, c, 0, 0)
 }
 
 func (t *Thread) keyctlSetperm(id int, perm uint32) error {
-	_, err := t.keyctlInt(KEYCTL_SETPERM, id, int(perm), 0, 0)
+	_, err := t.KeyctlInt(KEYCTL_SETPERM, id, int(perm), 0, 0)
 	return err
 }
 
@@ -180,7 +186,8 @@ func (t *Thread) joinSessionKeyring(name model.UStr) (int, error) {
 	})
 }
 
-func (t *Thread) keyctlSearch(ringid int, keyType, description string, destRingid int) (int, error) {
+// KeyctlSearch is KEYCTL_SEARCH, as unix.KeyctlSearch.
+func (t *Thread) KeyctlSearch(ringid int, keyType, description string, destRingid int) (int, error) {
 	typ, ok1 := cString(keyType)
 	desc, ok2 := cString(description)
 	if !ok1 || !ok2 {
@@ -238,7 +245,7 @@ func (t *Thread) keyctlRestrictKeyring(ringid int, keyType, restriction string) 
 	return err
 }
 
-// keyctlBufferShared runs keyctlBuffer's lookups (READ, DESCRIBE,
+// keyctlBufferShared runs KeyctlBuffer's lookups (READ, DESCRIBE,
 // GET_SECURITY) on the shared read path, with the arguments keyctlLocked
 // would give the model (KEYCTL_DESCRIBE takes the length as an unsigned
 // int). It reports false where runShared does. A read or a describe may be

@@ -1,31 +1,14 @@
 package emu
 
 // The Keyctl methods of *Thread, shaped and behaving like their
-// golang.org/x/sys/unix namesakes.
-
-// AddKey is add_key(2), as unix.AddKey.
-func (t *Thread) AddKey(keyType, description string, payload []byte, ringid int) (int, error) {
-	return t.addKey(keyType, description, payload, ringid)
-}
+// golang.org/x/sys/unix namesakes. AddKey, KeyctlInt, KeyctlBuffer and
+// KeyctlSearch, the most called, are in keyctl.go, without a wrapper.
 
 // RequestKey is request_key(2), as unix.RequestKey. Like the x/sys
 // wrapper it always passes a callout string, so a key that is not found is
 // constructed (R5.4c).
 func (t *Thread) RequestKey(keyType, description, callback string, destRingid int) (int, error) {
 	return t.requestKey(keyType, description, callback, destRingid)
-}
-
-// KeyctlInt is keyctl(2) with integer arguments, as unix.KeyctlInt.
-// Arguments the kernel reads as pointers are NULL when 0 and unreadable
-// otherwise.
-func (t *Thread) KeyctlInt(cmd, arg2, arg3, arg4, arg5 int) (int, error) {
-	return t.keyctlInt(cmd, arg2, arg3, arg4, arg5)
-}
-
-// KeyctlBuffer is keyctl(2) with a buffer as the third and fourth
-// arguments, as unix.KeyctlBuffer.
-func (t *Thread) KeyctlBuffer(cmd, arg2 int, buf []byte, arg5 int) (int, error) {
-	return t.keyctlBuffer(cmd, arg2, buf, arg5)
 }
 
 // KeyctlString is KEYCTL_DESCRIBE or KEYCTL_GET_SECURITY returning a
@@ -45,11 +28,6 @@ func (t *Thread) KeyctlSetperm(id int, perm uint32) error { return t.keyctlSetpe
 // with arg2 0 for an anonymous session keyring).
 func (t *Thread) KeyctlJoinSessionKeyring(name string) (int, error) {
 	return t.keyctlJoinSessionKeyring(name)
-}
-
-// KeyctlSearch is KEYCTL_SEARCH, as unix.KeyctlSearch.
-func (t *Thread) KeyctlSearch(ringid int, keyType, description string, destRingid int) (int, error) {
-	return t.keyctlSearch(ringid, keyType, description, destRingid)
 }
 
 // KeyctlRestrictKeyring is KEYCTL_RESTRICT_KEYRING, as
