@@ -62,15 +62,6 @@ func (t *posTable) put(h uint64, i int32) {
 	}
 }
 
-// delete removes h, which must be held.
-func (t *posTable) delete(h uint64) {
-	i, ok := t.slot(h)
-	if !ok {
-		panic("model: posTable.delete of a hash it does not hold")
-	}
-	t.deleteAt(i)
-}
-
 // deleteAt empties slot i, which holds a hash, and moves back each entry
 // after it that its home slot lets take the emptied one.
 func (t *posTable) deleteAt(i uint64) {

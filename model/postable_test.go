@@ -33,7 +33,11 @@ func TestPosTableMatchesMap(t *testing.T) {
 					hs = append(hs, h)
 				}
 				h := rapid.SampledFrom(hs).Draw(t, "delete")
-				pt.delete(h)
+				j, ok := pt.slot(h)
+				if !ok {
+					t.Fatalf("step %d: hash %#x held is not found", step, h)
+				}
+				pt.deleteAt(j)
 				delete(want, h)
 			default:
 				pt.clear()
