@@ -449,8 +449,14 @@ func (p *possCache) set(gen uint64, n Serial) *possSet {
 	if p.gen != gen || p.sets == nil {
 		return nil
 	}
+	// setOf, written out: bySerial, which calls set, stays within the
+	// compiler's budget for inlining it into lookupKnown.
 	return &p.sets[uint32(n)*0x9e3779b9>>p.shift]
 }
+
+// setOf is the set of the key with serial n: the top bits of its
+// Fibonacci hash, as many as the table has sets.
+func (p *possCache) setOf(n Serial) *possSet { return &p.sets[uint32(n)*0x9e3779b9>>p.shift] }
 
 // find returns the answer about the key with serial n that stands under
 // gen, or nil.
@@ -502,7 +508,7 @@ func (p *possCache) grow(gen uint64) {
 	for i := range old {
 		for j := range old[i] {
 			if e := &old[i][j]; e.stands(gen) {
-				set := &p.sets[uint32(e.serial)*0x9e3779b9>>p.shift]
+				set := p.setOf(e.serial)
 				if set[0].serial == 0 {
 					set[0] = *e
 				} else {
@@ -521,7 +527,7 @@ func (p *possCache) put(gen uint64, k *Key, v bool) {
 	if p.gen != gen {
 		p.gen, p.evicted = gen, 0
 	}
-	set := &p.sets[uint32(k.serial)*0x9e3779b9>>p.shift]
+	set := p.setOf(k.serial)
 	searched := k.possessedBySearch()
 	// The newest answer goes first and the one it displaces second, so
 	// that the older of two goes next; but an answer that took a search
