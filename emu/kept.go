@@ -82,7 +82,7 @@ func sameString(a, b string) bool {
 // answer served. In line where a lookup begins, it spares most lookups that
 // do not repeat a call of keptLookup. t's shard of System.mu is held.
 func (t *Thread) keptLookupsEnded() bool {
-	if t.lookups[(t.nextLookup+keptLookups-1)%keptLookups].writes != t.proc.sys.mu.writes.Load() {
+	if t.lookups[(t.nextLookup+keptLookups-1)%keptLookups].writes != t.proc.sys.mu.writes {
 		t.unkept++
 		return true
 	}
@@ -95,7 +95,7 @@ func (t *Thread) keptLookupsEnded() bool {
 // computes the answer, and keepLookup compares.
 func (t *Thread) keptLookup(nr, ring int32, typ, desc, callout *model.UStr) (int, error, bool) {
 	s := t.proc.sys
-	writes := s.mu.writes.Load()
+	writes := s.mu.writes
 	if !s.cfg.CheckCaches && keepable(typ, desc, callout) {
 		call, d := lookupCall(nr, ring, callout), desc.S
 		for i := range t.lookups {
@@ -126,7 +126,7 @@ func (t *Thread) keepLookup(nr, ring int32, typ, desc, callout *model.UStr, r in
 		return
 	}
 	s := t.proc.sys
-	writes, call := s.mu.writes.Load(), lookupCall(nr, ring, callout)
+	writes, call := s.mu.writes, lookupCall(nr, ring, callout)
 	if s.cfg.CheckCaches {
 		for i := range t.lookups {
 			if e := &t.lookups[i]; e.writes == writes && e.sameCall(call, typ, desc, callout) {
@@ -174,7 +174,7 @@ type keptBuffer struct {
 // KEYCTL_DESCRIBE: it spares most reads and describes that do not repeat a
 // call of keptBuffer.
 func (t *Thread) keptBuffersEnded() bool {
-	if t.buffers[(t.nextBuffer+keptBuffers-1)%keptBuffers].writes != t.proc.sys.mu.writes.Load() {
+	if t.buffers[(t.nextBuffer+keptBuffers-1)%keptBuffers].writes != t.proc.sys.mu.writes {
 		t.unkept++
 		return true
 	}
@@ -188,7 +188,7 @@ func (t *Thread) keptBuffersEnded() bool {
 // shard of System.mu is held. With Config.CheckCaches there is none.
 func (t *Thread) keptBuffer(op, id int32, buf []byte) (int, error, bool) {
 	s := t.proc.sys
-	writes := s.mu.writes.Load()
+	writes := s.mu.writes
 	if s.cfg.CheckCaches {
 		return 0, nil, false
 	}
@@ -214,7 +214,7 @@ func (t *Thread) keptBuffer(op, id int32, buf []byte) (int, error, bool) {
 // the answer kept for the call, if that stands.
 func (t *Thread) keepBuffer(op, id int32, data []byte) {
 	s := t.proc.sys
-	writes := s.mu.writes.Load()
+	writes := s.mu.writes
 	if s.cfg.CheckCaches {
 		for i := range t.buffers {
 			if e := &t.buffers[i]; e.writes == writes && e.id == id && e.op == op {

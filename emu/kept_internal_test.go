@@ -173,12 +173,12 @@ func TestKeptAfterMissesSampled(t *testing.T) {
 		kept := func() int {
 			n := 0
 			for i := range th.lookups {
-				if th.lookups[i].writes == sys.mu.writes.Load() {
+				if th.lookups[i].writes == sys.mu.writes {
 					n++
 				}
 			}
 			for i := range th.buffers {
-				if th.buffers[i].writes == sys.mu.writes.Load() {
+				if th.buffers[i].writes == sys.mu.writes {
 					n++
 				}
 			}

@@ -203,15 +203,17 @@ type sysLock struct {
 	m **model.State
 	// writes counts the writers that have held the lock: a value read
 	// with no writer inside names one state of everything the lock guards
-	// (Thread.keyringIDs). It has a cache line of its own, so that a
-	// write does not make every reader miss the shard list.
+	// (Thread's kept answers). Only a writer, holding every shard, changes
+	// it, so a reader holding its shard reads it as a plain word and a
+	// write costs no atomic add for it. It has a cache line of its own, so
+	// that a write does not make every reader miss the shard list.
 	// gen is the model's Gen when the writer inside took the lock, and
 	// syscall says the writer is a system call that changes nothing but
 	// the model (Thread.runExclusive).
 	gen     uint64
 	syscall bool
 	_       [128 - (unsafe.Sizeof([]lockShard{})+unsafe.Sizeof((**model.State)(nil))+16)%128]byte
-	writes  atomic.Uint64
+	writes  uint64
 	// anchors counts the writers that may have changed what a special
 	// key ID resolves to: every writer but a system call that left the
 	// model's Gen as it was (Thread.keyringIDs).
@@ -247,7 +249,7 @@ func (l *sysLock) Unlock() {
 		l.anchors.Add(1)
 	}
 	l.syscall = false
-	l.writes.Add(1)
+	l.writes++
 	(*l.m).SetShared(true)
 	for i := len(l.shards) - 1; i >= 0; i-- {
 		l.shards[i].Unlock()
