@@ -77,9 +77,11 @@ func (t *Thread) requestKeyShared(keyType, description, callout *model.UStr) (in
 	if !t.mayShare(0, false) {
 		return 0, nil, false
 	}
-	r, err, ok := s.m.RequestKeyShared(t.cred, *keyType, *description, *callout, 0)
+	r, err, ok := s.m.RequestKnown(t.cred, keyType, description, callout)
 	if !ok {
-		return 0, nil, false
+		if r, err, ok = s.m.RequestKeyShared(t.cred, *keyType, *description, *callout, 0); !ok {
+			return 0, nil, false
+		}
 	}
 	if err != nil {
 		if r, err, ok = sharedError(err); !ok {
@@ -217,7 +219,10 @@ func (t *Thread) keyctlSearchShared(id int32, keyType, description *model.UStr) 
 	if !t.mayShare(id, false) {
 		return 0, nil, false
 	}
-	r, err := s.m.Search(t.cred, id, *keyType, *description, 0)
+	r, err, ok := s.m.SearchKnown(t.cred, id, keyType, description)
+	if !ok {
+		r, err = s.m.Search(t.cred, id, *keyType, *description, 0)
+	}
 	if err != nil {
 		var ok bool
 		if r, err, ok = sharedError(err); !ok {
@@ -272,7 +277,9 @@ func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool
 	case KEYCTL_READ:
 		var payload []byte
 		var keep bool
-		r, err, payload, keep = s.m.ReadKept(t.cred, id, bufUBuf(buf, len(buf)))
+		if r, payload, keep = s.m.ReadKnown(t.cred, id, buf); !keep {
+			r, err, payload, keep = s.m.ReadKept(t.cred, id, bufUBuf(buf, len(buf)))
+		}
 		if keep && t.keeping() {
 			t.keepBuffer(cmd, id, payload)
 		}

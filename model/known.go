@@ -1,0 +1,178 @@
+package model
+
+import "fmt"
+
+// The lookups a program makes most (KEYCTL_READ, KEYCTL_SEARCH without a
+// destination, request_key(2) without a destination) mostly ask about
+// positive, valid keys whose possession the cred has cached, in keyrings
+// it may search. For those, ReadKnown, SearchKnown and RequestKnown answer
+// in one step, for a caller that changes nothing (the emulator's shared
+// path): the key or keyring comes from the possession cache (Cred.poss) as
+// lookupKnown takes it, and every check the long way would make is made in
+// line, with the same answer. Whatever is not that case (a trace,
+// mutations, an argument the kernel refuses, a key that is negative,
+// expired, revoked, under construction or not permitted by the common
+// check, a candidate the search would skip with a note, a search plan not
+// yet made) is reported as not settled, and the caller takes the long way
+// (Read, Search, RequestKeyShared), which gives the kernel's answer with
+// its explanation. With Config.CheckCaches the long way runs too, and the
+// answers are compared (checkShortcut).
+
+// knownKey is the key with serial id, positive and valid, and c's
+// possession of it, when c's possession cache holds an answer made with
+// the key's current links: lookupKnown's first case. It returns nil
+// otherwise, and while tracing or mutated.
+func (s *State) knownKey(c *Cred, id int32) (*Key, bool) {
+	if id <= 0 || s.trace != nil || s.cfg.Mutations != 0 {
+		return nil, false
+	}
+	e := c.poss.bySerial(s.gen, Serial(id))
+	if e == nil || !e.key.positiveValid() || e.lgen != e.key.lgen {
+		return nil, false
+	}
+	return e.key, e.val
+}
+
+// knownType is the type a search or request_key for typeArg and descArg
+// looks for, when both arguments are readable strings the kernel takes
+// (typeFromUser, strndupUser) and the type needs no preparsing of the
+// description; nil otherwise.
+func knownType(typeArg, descArg *UStr) *KeyType {
+	t := typeArg.S
+	if typeArg.Null || typeArg.Fault || descArg.Null || descArg.Fault ||
+		len(t) == 0 || len(t) >= 32 || t[0] == '.' || len(descArg.S) >= maxDescSize {
+		return nil
+	}
+	if typ, ok := LookupType(t); ok && typ.matchPreparse == nil {
+		return typ
+	}
+	return nil
+}
+
+// findKnown is searchKeyring of root, with possession possessed, for the
+// entry probe of type typ, with the state checks, for a root that is a
+// positive, valid keyring c may search and is not itself of type typ: the
+// key found, or nil when no keyring the search enters links an entry
+// probe; settled is false for anything else (a candidate the search would
+// skip or note, or a plan of root not yet made), and the caller searches
+// the long way. A found key is positive, valid and permitted Search.
+func (s *State) findKnown(c *Cred, root *Key, possessed bool, typ *KeyType, probe link) (k *Key, settled bool) {
+	if root.ring == nil || !root.positiveValid() || root.typ == typ || !s.permitted(c, root, possessed, NeedSearch) {
+		return nil, false
+	}
+	k, ok := root.findLink(probe)
+	if !ok {
+		rings, planned := s.plan(c, root, possessed)
+		if !planned {
+			return nil, false
+		}
+		for _, r := range rings[1:] {
+			if k, ok = r.ring.findLink(probe); ok {
+				break
+			}
+		}
+		if !ok {
+			return nil, true
+		}
+	}
+	if k.typ != typ || !k.positiveValid() || !s.permitted(c, k, possessed, NeedSearch) {
+		return nil, false
+	}
+	return k, true
+}
+
+// SearchKnown is Search without a destination in one step: the keyring
+// from the possession cache, then findKnown. It reports false when the
+// call is not settled so; the caller then calls Search.
+func (s *State) SearchKnown(c *Cred, ringid int32, typeArg, descArg *UStr) (int, error, bool) {
+	root, possessed := s.knownKey(c, ringid)
+	if root == nil {
+		return 0, nil, false
+	}
+	typ := knownType(typeArg, descArg)
+	if typ == nil {
+		return 0, nil, false
+	}
+	k, settled := s.findKnown(c, root, possessed, typ, mkLink(typ, descArg.S, nil))
+	if !settled {
+		return 0, nil, false
+	}
+	r, err := -1, error(ENOKEY)
+	if k != nil {
+		r, err = int(k.serial), nil
+	}
+	if s.cfg.CheckCaches {
+		long, lerr := s.Search(c, ringid, *typeArg, *descArg, 0)
+		checkShortcut("KEYCTL_SEARCH", r, err, long, lerr)
+	}
+	return r, err, true
+}
+
+// RequestKnown is RequestKeyShared without a destination in one step, for
+// a cred with a session keyring and no assumed authority: its thread,
+// process and session keyrings searched in turn with findKnown (R4.1). A
+// miss with no callout is ENOKEY (R5.4a); with one, the call is not
+// settled (the key is made). It reports false when the call is not
+// settled so; the caller then calls RequestKeyShared.
+func (s *State) RequestKnown(c *Cred, typeArg, descArg, calloutArg *UStr) (int, error, bool) {
+	if c.session == nil || c.auth != nil || s.trace != nil || s.cfg.Mutations != 0 || !calloutArg.Null {
+		return 0, nil, false
+	}
+	typ := knownType(typeArg, descArg)
+	if typ == nil {
+		return 0, nil, false
+	}
+	probe := mkLink(typ, descArg.S, nil)
+	r, err := -1, error(ENOKEY)
+	for _, ring := range [...]*Key{c.thread, c.process, c.session} {
+		if ring == nil {
+			continue
+		}
+		k, settled := s.findKnown(c, ring, true, typ, probe)
+		if !settled {
+			return 0, nil, false
+		}
+		if k != nil {
+			r, err = int(k.serial), nil
+			break
+		}
+	}
+	if s.cfg.CheckCaches {
+		long, lerr, _ := s.RequestKeyShared(c, *typeArg, *descArg, *calloutArg, 0)
+		checkShortcut("request_key", r, err, long, lerr)
+	}
+	return r, err, true
+}
+
+// ReadKnown is KEYCTL_READ of key id into a caller's buffer buf (a
+// wrapper's: readable and writable, NULL when empty) in one step, for a
+// key that is neither a keyring nor an authorisation key, of a readable
+// type, whose Read permission the common check grants: the payload's
+// size, the payload copied only if buf holds it whole (ReadAnswer), and
+// the payload itself, the key's own, as ReadKept's. It reports false when
+// the call is not settled so; the caller then calls ReadKept.
+func (s *State) ReadKnown(c *Cred, id int32, buf []byte) (int, []byte, bool) {
+	k, possessed := s.knownKey(c, id)
+	if k == nil || k.ring != nil || k.auth != nil || !k.typ.readable || !s.permitted(c, k, possessed, NeedRead) {
+		return 0, nil, false
+	}
+	if s.cfg.CheckCaches {
+		long, lerr, payload, _ := s.read(c, id, NullBuf(0))
+		checkShortcut("KEYCTL_READ", len(k.payload), nil, long, lerr)
+		if len(payload) > 0 && &payload[0] != &k.payload[0] {
+			panic(fmt.Sprintf("model: KEYCTL_READ of key %d in one step gives another payload than the long way", id))
+		}
+	}
+	if len(k.payload) <= len(buf) {
+		copy(buf, k.payload)
+	}
+	return len(k.payload), k.payload, true
+}
+
+// checkShortcut panics when a shortcut's answer (r, err) to the call what
+// differs from the long way's (CheckCaches).
+func checkShortcut(what string, r int, err error, long int, lerr error) {
+	if r != long || err != lerr {
+		panic(fmt.Sprintf("model: %s answered %d, %v in one step; the long way %d, %v", what, r, err, long, lerr))
+	}
+}
