@@ -54,15 +54,16 @@ func knownType(typeArg, descArg *UStr) *KeyType {
 // positive, valid keyring c may search and is not itself of type typ: the
 // key found, or nil when no keyring the search enters links an entry
 // probe; settled is false for anything else (a candidate the search would
-// skip or note, or a plan of root not yet made), and the caller searches
-// the long way. A found key is positive, valid and permitted Search.
+// skip or note, or a plan of root not yet made, which is left to the long
+// way to make, on the second ask, as it does), and the caller searches the
+// long way. A found key is positive, valid and permitted Search.
 func (s *State) findKnown(c *Cred, root *Key, possessed bool, typ *KeyType, probe link) (k *Key, settled bool) {
 	if root.ring == nil || !root.positiveValid() || root.typ == typ || !s.permitted(c, root, possessed, NeedSearch) {
 		return nil, false
 	}
 	k, ok := root.findLink(probe)
 	if !ok {
-		rings, planned := s.plan(c, root, possessed)
+		rings, planned := s.madePlan(c, root, possessed)
 		if !planned {
 			return nil, false
 		}

@@ -112,6 +112,22 @@ func (s *State) plan(c *Cred, root *Key, possessed bool) ([]planRing, bool) {
 	return nil, false
 }
 
+// madePlan returns the plan of root for c with possession possessed when
+// one has been made under State.gen, changing nothing: unlike plan, it
+// does not count the ask towards making one.
+func (s *State) madePlan(c *Cred, root *Key, possessed bool) ([]planRing, bool) {
+	pc := &c.plans
+	if pc.gen != s.gen {
+		return nil, false
+	}
+	for i := range pc.plans {
+		if p := &pc.plans[i]; p.valid && p.root == root && p.possessed == possessed {
+			return p.rings, true
+		}
+	}
+	return nil, false
+}
+
 // typeNone is the type of no key: a search for it enters every keyring it
 // may and finds nothing, which is how the keyrings a search enters are
 // listed (walkPlan, reachPossessed). Its order sorts after every type's.
