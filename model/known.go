@@ -112,11 +112,13 @@ func (s *State) SearchKnown(c *Cred, ringid int32, typeArg, descArg *UStr) (int,
 // RequestKnown is RequestKeyShared without a destination in one step, for
 // a cred with a session keyring and no assumed authority: its thread,
 // process and session keyrings searched in turn with findKnown (R4.1). A
-// miss with no callout is ENOKEY (R5.4a); with one, the call is not
-// settled (the key is made). It reports false when the call is not
-// settled so; the caller then calls RequestKeyShared.
+// miss with no callout is ENOKEY (R5.4a); with one (x/sys's RequestKey
+// passes an empty one), the call is not settled (the key is made). It
+// reports false when the call is not settled so; the caller then calls
+// RequestKeyShared.
 func (s *State) RequestKnown(c *Cred, typeArg, descArg, calloutArg *UStr) (int, error, bool) {
-	if c.session == nil || c.auth != nil || s.trace != nil || s.cfg.Mutations != 0 || !calloutArg.Null {
+	if c.session == nil || c.auth != nil || s.trace != nil || s.cfg.Mutations != 0 ||
+		!calloutArg.Null && (calloutArg.Fault || len(calloutArg.S) >= pageSize) {
 		return 0, nil, false
 	}
 	typ := knownType(typeArg, descArg)
@@ -137,6 +139,9 @@ func (s *State) RequestKnown(c *Cred, typeArg, descArg, calloutArg *UStr) (int, 
 			r, err = int(k.serial), nil
 			break
 		}
+	}
+	if err != nil && !calloutArg.Null {
+		return 0, nil, false
 	}
 	if s.cfg.CheckCaches {
 		long, lerr, _ := s.RequestKeyShared(c, *typeArg, *descArg, *calloutArg, 0)

@@ -66,8 +66,8 @@ func (w *knownWorld) request(desc string, callout UStr) (int, error, bool) {
 
 // The common lookups are settled in one step, with the long way's
 // answers: a read, a search hit in the keyring and in a keyring it links,
-// a search miss, request_key hits and a miss without a callout. A call
-// with a callout is left to the long way.
+// a search miss, request_key hits, with a callout or without, and a miss
+// without one. A miss with a callout is left to the long way.
 func TestKnownLookupsSettleTheCommonCase(t *testing.T) {
 	w := newKnownWorld(t)
 	n, payload, ok := w.read(w.n)
@@ -93,8 +93,15 @@ func TestKnownLookupsSettleTheCommonCase(t *testing.T) {
 	require.Equal(t, ENOKEY, err)
 	_, _, ok = w.request("missing", Str("info"))
 	require.False(t, ok, "a miss with a callout makes a key")
-	_, _, ok = w.request("k", Str("info"))
-	require.False(t, ok, "a call with a callout")
+	for _, callout := range []string{"", "info"} {
+		r, err, ok := w.request("k", Str(callout))
+		require.True(t, ok, "a hit with callout %q", callout)
+		require.NoError(t, err)
+		require.Equal(t, int(w.k), r)
+	}
+	long := make([]byte, pageSize)
+	_, _, ok = w.request("k", Str(string(long)))
+	require.False(t, ok, "a callout longer than a page")
 }
 
 // A buffer too small for the payload gets nothing, and the payload's size.
