@@ -2,35 +2,52 @@ package model
 
 import "fmt"
 
-// The lookups a program makes most (KEYCTL_READ, KEYCTL_SEARCH without a
-// destination, request_key(2) without a destination) mostly ask about
-// positive, valid keys whose possession the cred has cached, in keyrings
-// it may search. For those, ReadKnown, SearchKnown and RequestKnown answer
-// in one step, for a caller that changes nothing (the emulator's shared
-// path): the key or keyring comes from the possession cache (Cred.poss) as
-// lookupKnown takes it, and every check the long way would make is made in
-// line, with the same answer. Whatever is not that case (a trace,
-// mutations, an argument the kernel refuses, a key that is negative,
-// expired, revoked, under construction or not permitted by the common
-// check, a candidate the search would skip with a note, a search plan not
-// yet made) is reported as not settled, and the caller takes the long way
-// (Read, Search, RequestKeyShared), which gives the kernel's answer with
-// its explanation. With Config.CheckCaches the long way runs too, and the
-// answers are compared (checkShortcut).
+// The lookups a program makes most (KEYCTL_READ, KEYCTL_DESCRIBE,
+// KEYCTL_SEARCH and request_key(2) without a destination) mostly ask about
+// positive, valid keys whose possession the cred has cached or can work
+// out from the keyrings that link them, in keyrings it may search. For
+// those, ReadKnown, describeKnown, SearchKnown and RequestKnown answer in
+// one step, for a caller that changes nothing (the emulator's shared
+// path): the key or keyring and its possession come from knownKey, as
+// lookupUserKey's common case takes them, and every check the long way
+// would make is made in line, with the same answer. Whatever is not that
+// case (a trace, mutations, an argument the kernel refuses, a key that is
+// negative, expired, revoked, under construction or not permitted by the
+// common check, a candidate the search would skip with a note, a search
+// plan not yet made) is reported as not settled, and the caller takes the
+// long way (ReadKept, describe's, Search, RequestKeyShared), which gives
+// the kernel's answer with its explanation. With Config.CheckCaches the
+// long way runs too, and the answers are compared (checkShortcut).
 
-// knownKey is the key with serial id, positive and valid, and c's
-// possession of it, when c's possession cache holds an answer made with
-// the key's current links: lookupKnown's first case. It returns nil
-// otherwise, and while tracing or mutated.
+// knownKey is the key with serial id and c's possession of it, for a key
+// that is positive and valid, the common case, whose possession c has
+// cached (Cred.poss) or is a look at the keyrings that link it (a key that
+// is neither a keyring nor an authorisation key, reachPossessed), which is
+// then kept. It returns nil for every other key, and while tracing or
+// mutated, having done nothing but keep the possession of a key it worked
+// out.
 func (s *State) knownKey(c *Cred, id int32) (*Key, bool) {
 	if id <= 0 || s.trace != nil || s.cfg.Mutations != 0 {
 		return nil, false
 	}
 	e := c.poss.bySerial(s.gen, Serial(id))
-	if e == nil || !e.key.positiveValid() || e.lgen != e.key.lgen {
+	if e == nil {
+		return s.uncachedPossession(c, Serial(id))
+	}
+	k := e.key
+	if !k.positiveValid() {
 		return nil, false
 	}
-	return e.key, e.val
+	if e.lgen != k.lgen {
+		// The key was linked or unlinked since: its possession is
+		// worked out again from the keyrings that link it, and the
+		// answer kept (a keyring's links end State.gen instead).
+		if k.possessedBySearch() {
+			return nil, false
+		}
+		e.val, e.lgen = s.reachPossessed(c, k), k.lgen
+	}
+	return k, e.val
 }
 
 // knownType is the type a search or request_key for typeArg and descArg
@@ -173,6 +190,31 @@ func (s *State) ReadKnown(c *Cred, id int32, buf []byte) (int, []byte, bool) {
 		copy(buf, k.payload)
 	}
 	return len(k.payload), k.payload, true
+}
+
+// describeKnown is describe's lookup in one step: the text of key id in
+// f, for a key knownKey settles whose View permission the common check
+// grants (the long way asks for the authorisation override only when View
+// is refused). It reports false otherwise; the caller then takes the long
+// way (describeLong).
+func (s *State) describeKnown(c *Cred, id int32, f *describeText) bool {
+	k, possessed := s.knownKey(c, id)
+	if k == nil || !s.permitted(c, k, possessed, NeedView) {
+		return false
+	}
+	f.fill(k, &c.head, c.NS)
+	if s.cfg.CheckCaches {
+		var long describeText
+		n, err := s.describeLong(c, id, &long)
+		checkShortcut("KEYCTL_DESCRIBE", f.len()+1, nil, n, err)
+		got, want := make([]byte, f.len()), make([]byte, long.len())
+		f.put(got)
+		long.put(want)
+		if string(got) != string(want) {
+			panic(fmt.Sprintf("model: KEYCTL_DESCRIBE of key %d in one step gives %q; the long way %q", id, got, want))
+		}
+	}
+	return true
 }
 
 // checkShortcut panics when a shortcut's answer (r, err) to the call what

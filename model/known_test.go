@@ -40,6 +40,7 @@ func (w *knownWorld) prime() {
 	for range 2 {
 		for _, id := range []int32{w.k, w.n} {
 			w.s.Read(w.c, id, NullBuf(0))
+			w.s.Describe(w.c, id, NullBuf(0))
 		}
 		for _, d := range []string{"k", "n", "missing"} {
 			w.s.Search(w.c, w.session, Str("user"), Str(d), 0)
@@ -54,6 +55,16 @@ func (w *knownWorld) read(id int32) (int, []byte, bool) {
 	return n, buf[:min(n, len(buf))], ok
 }
 
+func (w *knownWorld) describe(id int32) (string, bool) {
+	var f describeText
+	if !w.s.describeKnown(w.c, id, &f) {
+		return "", false
+	}
+	b := make([]byte, f.len())
+	f.put(b)
+	return string(b), true
+}
+
 func (w *knownWorld) search(desc string) (int, error, bool) {
 	typ, d := Str("user"), Str(desc)
 	return w.s.SearchKnown(w.c, w.session, &typ, &d)
@@ -65,7 +76,8 @@ func (w *knownWorld) request(desc string, callout UStr) (int, error, bool) {
 }
 
 // The common lookups are settled in one step, with the long way's
-// answers: a read, a search hit in the keyring and in a keyring it links,
+// answers: a read, a describe, a search hit in the keyring and in a
+// keyring it links,
 // a search miss, request_key hits, with a callout or without, and a miss
 // without one. A miss with a callout is left to the long way.
 func TestKnownLookupsSettleTheCommonCase(t *testing.T) {
@@ -74,6 +86,9 @@ func TestKnownLookupsSettleTheCommonCase(t *testing.T) {
 	require.True(t, ok, "read")
 	require.Equal(t, 6, n)
 	require.Equal(t, "nested", string(payload))
+	text, ok := w.describe(w.n)
+	require.True(t, ok, "describe")
+	require.Equal(t, "user;1000;1000;3f010000;n", text)
 
 	for desc, want := range map[string]int32{"k": w.k, "n": w.n} {
 		r, err, ok := w.search(desc)
@@ -162,6 +177,13 @@ func TestKnownLookupsDeclineTheRest(t *testing.T) {
 		}, func(w *knownWorld) bool { _, _, ok := w.read(w.k); return ok },
 			func(w *knownWorld) error { _, err := w.s.Read(w.c, w.k, NullBuf(0)); return err },
 			nil},
+		{"describe without View permission", func(t *testing.T, w *knownWorld) {
+			// alswrv less the possessor's and the owner's v.
+			_, err := w.s.Setperm(w.c, w.k, 0x3e000000)
+			require.NoError(t, err)
+		}, func(w *knownWorld) bool { _, ok := w.describe(w.k); return ok },
+			func(w *knownWorld) error { _, err := w.s.Describe(w.c, w.k, NullBuf(0)); return err },
+			EACCES},
 		{"keyring without Search permission", func(t *testing.T, w *knownWorld) {
 			// The key grants its owner everything; the keyring
 			// grants no Search (nor is it possessed without it).
@@ -188,15 +210,21 @@ func TestKnownLookupsDeclineTheRest(t *testing.T) {
 	}
 }
 
-// A cred that has not looked a key up has no possession cached for it,
-// and its lookups take the long way.
-func TestKnownLookupsNeedTheCache(t *testing.T) {
+// A cred that has not looked a key up yet works out its possession of a
+// key other than a keyring in one step, from the keyrings that link it,
+// and keeps it; a keyring's possession takes a search, which is left to
+// the long way.
+func TestKnownLookupsWorkOutPossession(t *testing.T) {
 	w := newKnownWorld(t)
-	w.c = w.s.NewCred(1000, 1000, nil, w.s.InitNS())
-	_, _, ok := w.read(w.k)
-	require.False(t, ok)
+	w.c = w.s.Fork(w.c)
+	require.Nil(t, w.c.poss.bySerial(w.s.gen, Serial(w.k)), "a forked cred's cache is empty")
+	n, payload, ok := w.read(w.k)
+	require.True(t, ok, "read by a cred that has not looked the key up")
+	require.Equal(t, 1, n)
+	require.Equal(t, "v", string(payload))
+	require.NotNil(t, w.c.poss.bySerial(w.s.gen, Serial(w.k)), "the possession worked out was not kept")
 	_, _, ok = w.search("k")
-	require.False(t, ok)
+	require.False(t, ok, "a keyring's possession worked out in one step")
 }
 
 // A search plan is made by the second search from a keyring after a

@@ -33,18 +33,26 @@ type keyRef struct {
 // construction wait, the validity check and the permission check. On
 // success the caller holds a reference on ref.key and must put it.
 func (s *State) lookupUserKey(c *Cred, id int32, flags lookupFlags, need Need) (keyRef, error) {
-	if id > 0 {
-		if ref, err, ok := s.lookupKnown(c, Serial(id), need); ok {
-			if s.cfg.CheckCaches {
-				return s.checkKnown(c, id, flags, need, ref, err)
-			}
-			return ref, err
+	// A key knownKey settles, the common case: checkLookedUp only checks
+	// the permission, whatever the flags.
+	if k, possessed := s.knownKey(c, id); k != nil {
+		var err error
+		if !s.permitted(c, k, possessed, need) {
+			err = s.permission(c, k, possessed, need)
 		}
+		var ref keyRef
+		if err == nil {
+			ref = keyRef{s.get(k), possessed}
+		}
+		if s.cfg.CheckCaches {
+			return s.checkKnown(c, id, flags, need, ref, err)
+		}
+		return ref, err
 	}
 	return s.lookupAnyKey(c, id, flags, need)
 }
 
-// checkKnown is lookupKnown's answer (ref, err) compared with the long
+// checkKnown is the answer (ref, err) knownKey led to compared with the long
 // way's, which it returns (CheckCaches).
 func (s *State) checkKnown(c *Cred, id int32, flags lookupFlags, need Need, ref keyRef, err error) (keyRef, error) {
 	s.put(ref.key)
@@ -75,45 +83,7 @@ func (s *State) lookupAnyKey(c *Cred, id int32, flags lookupFlags, need Need) (k
 	return ref, nil
 }
 
-// lookupKnown is lookupUserKey of serial id, in one step, for a key that
-// is positive and valid, the common case, whose possession c has cached
-// (Cred.poss) or is a look at the keyrings that link it (a key that is
-// neither a keyring nor an authorisation key, reachPossessed): for such a
-// key checkLookedUp only checks the permission, whatever the flags. It
-// reports false for every other key, and when explaining or mutated,
-// having done nothing but keep the possession of a key it worked out.
-func (s *State) lookupKnown(c *Cred, id Serial, need Need) (keyRef, error, bool) {
-	if s.trace != nil || s.cfg.Mutations != 0 {
-		return keyRef{}, nil, false
-	}
-	var k *Key
-	var v bool
-	if e := c.poss.bySerial(s.gen, id); e != nil {
-		if k, v = e.key, e.val; !k.positiveValid() {
-			return keyRef{}, nil, false
-		}
-		if e.lgen != k.lgen {
-			// The key was linked or unlinked since: its possession is
-			// worked out again from the keyrings that link it, and the
-			// answer kept (a keyring's links end State.gen instead).
-			if k.possessedBySearch() {
-				return keyRef{}, nil, false
-			}
-			v = s.reachPossessed(c, k)
-			e.val, e.lgen = v, k.lgen
-		}
-	} else if k, v = s.uncachedPossession(c, id); k == nil {
-		return keyRef{}, nil, false
-	}
-	if !s.permitted(c, k, v, need) {
-		if err := s.permission(c, k, v, need); err != nil {
-			return keyRef{}, err, true
-		}
-	}
-	return keyRef{s.get(k), v}, nil, true
-}
-
-// uncachedPossession is lookupKnown's key with serial id and its
+// uncachedPossession is knownKey's key with serial id and its
 // possession, for a key whose possession c has not cached: possessed()
 // would miss the cache as bySerial did, and for a key that is neither a
 // keyring nor an authorisation key it would look at the keyrings that link

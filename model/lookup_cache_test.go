@@ -101,7 +101,7 @@ func TestPossessionCacheKeepsSearchedAnswers(t *testing.T) {
 	if _, ok := p.get(2, users[3]); ok {
 		t.Fatal("an answer was given after the key's links changed")
 	}
-	// bySerial gives the entry for lookupKnown to work the answer out
+	// bySerial gives the entry for knownKey to work the answer out
 	// again, but not once the key's memory is another key's.
 	if e := p.bySerial(2, users[3].serial); e == nil || e.key != users[3] || e.lgen == users[3].lgen {
 		t.Fatalf("bySerial after the key's links changed = %+v; want its entry with the old lgen", e)

@@ -339,6 +339,14 @@ func DescribeAnswer(text []byte, buf UBuf) (int, error) {
 // describe is the lookup of Describe: the text in f, and its length with
 // the NUL.
 func (s *State) describe(c *Cred, id int32, f *describeText) (int, error) {
+	if s.describeKnown(c, id, f) {
+		return f.len() + 1, nil
+	}
+	return s.describeLong(c, id, f)
+}
+
+// describeLong is describe the long way.
+func (s *State) describeLong(c *Cred, id int32, f *describeText) (int, error) {
 	ref, err := s.lookupWithAuthOverride(c, id, lookupPartial, NeedView)
 	if err != nil {
 		return -1, err

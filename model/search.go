@@ -450,7 +450,7 @@ func (p *possCache) set(gen uint64, n Serial) *possSet {
 		return nil
 	}
 	// setOf, written out: bySerial, which calls set, stays within the
-	// compiler's budget for inlining it into lookupKnown.
+	// compiler's budget for inlining it into knownKey.
 	return &p.sets[uint32(n)*0x9e3779b9>>p.shift]
 }
 
