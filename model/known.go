@@ -55,12 +55,14 @@ func (s *State) knownKey(c *Cred, id int32) (*Key, bool) {
 // (typeFromUser, strndupUser) and the type needs no preparsing of the
 // description; nil otherwise.
 func knownType(typeArg, descArg *UStr) *KeyType {
-	t := typeArg.S
-	if typeArg.Null || typeArg.Fault || descArg.Null || descArg.Fault ||
-		len(t) == 0 || len(t) >= 32 || t[0] == '.' || len(descArg.S) >= maxDescSize {
+	name, err := typeFromUser(*typeArg)
+	if err != nil {
 		return nil
 	}
-	if typ, ok := LookupType(t); ok && typ.matchPreparse == nil {
+	if _, err := strndupUser(*descArg, maxDescSize); err != nil {
+		return nil
+	}
+	if typ, ok := LookupType(name); ok && typ.matchPreparse == nil {
 		return typ
 	}
 	return nil
@@ -134,9 +136,13 @@ func (s *State) SearchKnown(c *Cred, ringid int32, typeArg, descArg *UStr) (int,
 // reports false when the call is not settled so; the caller then calls
 // RequestKeyShared.
 func (s *State) RequestKnown(c *Cred, typeArg, descArg, calloutArg *UStr) (int, error, bool) {
-	if c.session == nil || c.auth != nil || s.trace != nil || s.cfg.Mutations != 0 ||
-		!calloutArg.Null && (calloutArg.Fault || len(calloutArg.S) >= pageSize) {
+	if c.session == nil || c.auth != nil || s.trace != nil || s.cfg.Mutations != 0 {
 		return 0, nil, false
+	}
+	if !calloutArg.Null {
+		if _, err := strndupUser(*calloutArg, pageSize); err != nil {
+			return 0, nil, false
+		}
 	}
 	typ := knownType(typeArg, descArg)
 	if typ == nil {
