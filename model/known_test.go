@@ -284,3 +284,37 @@ func TestRequestKnownWithoutSession(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, id, r)
 }
+
+// KEYCTL_UNLINK takes its key without working out its possession, which
+// decides nothing (KEY_NEED_UNLINK): a key the cred does not possess, as
+// one the cred has not asked about, is found by its serial and its
+// possession is not kept; a key that is not positive and valid is left to
+// the long way, which unlinks it all the same. CheckCaches compares each
+// unlink's lookup with the long way's.
+func TestUnlinkKnownSkipsPossession(t *testing.T) {
+	s, c, k := sessionUserKey(t, Config{Seed: 5, CheckCaches: true}, "k")
+	user, err := s.GetKeyringID(c, specUser, false)
+	require.NoError(t, err)
+	// A key in the user keyring, which the session keyring does not
+	// link: not possessed.
+	u, err := s.AddKey(c, Str("user"), Str("u"), Buf([]byte("v")), specUser)
+	require.NoError(t, err)
+	possessed, known := c.poss.get(s.gen, s.serials.get(Serial(u)))
+	require.False(t, possessed && known)
+
+	require.Same(t, s.serials.get(Serial(u)), s.unlinkKnown(c, int32(u)))
+	require.Nil(t, c.poss.bySerial(s.gen, Serial(u)), "possession kept")
+	_, err = s.Unlink(c, int32(u), int32(user))
+	require.NoError(t, err)
+	require.Nil(t, s.unlinkKnown(c, int32(u)), "the unlinked key is gone")
+
+	_, err = s.Revoke(c, k)
+	require.NoError(t, err)
+	require.Nil(t, s.unlinkKnown(c, k), "a revoked key")
+	_, err = s.Unlink(c, k, specSession)
+	require.NoError(t, err)
+
+	for _, id := range []int32{0, -3, 12345} {
+		require.Nil(t, s.unlinkKnown(c, id), "id %d", id)
+	}
+}

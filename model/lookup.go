@@ -33,6 +33,19 @@ type keyRef struct {
 // construction wait, the validity check and the permission check. On
 // success the caller holds a reference on ref.key and must put it.
 func (s *State) lookupUserKey(c *Cred, id int32, flags lookupFlags, need Need) (keyRef, error) {
+	if need == needUnlink {
+		// KEYCTL_UNLINK's key: checkLookedUp checks nothing, so the
+		// possession lookup_user_key() works out decides nothing, and
+		// the key is taken as it is (unpossessed).
+		if k := s.unlinkKnown(c, id); k != nil {
+			ref := keyRef{key: s.get(k)}
+			if s.cfg.CheckCaches {
+				return s.checkKnown(c, id, flags, need, ref, nil)
+			}
+			return ref, nil
+		}
+		return s.lookupAnyKey(c, id, flags, need)
+	}
 	// A key knownKey settles, the common case: checkLookedUp only checks
 	// the permission, whatever the flags.
 	if k, possessed := s.knownKey(c, id); k != nil {
@@ -57,7 +70,7 @@ func (s *State) lookupUserKey(c *Cred, id int32, flags lookupFlags, need Need) (
 func (s *State) checkKnown(c *Cred, id int32, flags lookupFlags, need Need, ref keyRef, err error) (keyRef, error) {
 	s.put(ref.key)
 	long, lerr := s.lookupAnyKey(c, id, flags, need)
-	if long != ref || lerr != err {
+	if long.key != ref.key || (long.possessed != ref.possessed && need != needUnlink) || lerr != err {
 		panic(fmt.Sprintf("model: the lookup of key %d by a cached answer gives %v, %v; the long way %v, %v", id, ref, err, long, lerr))
 	}
 	return long, lerr
@@ -81,6 +94,26 @@ func (s *State) lookupAnyKey(c *Cred, id int32, flags lookupFlags, need Need) (k
 		return keyRef{}, err
 	}
 	return ref, nil
+}
+
+// unlinkKnown is knownKey for KEYCTL_UNLINK's key, whose possession decides
+// nothing: the positive, valid key with serial id, found without working
+// its possession out (nor keeping it, for a key about to go); nil for any
+// other, and while tracing or mutated.
+func (s *State) unlinkKnown(c *Cred, id int32) *Key {
+	if id <= 0 || s.trace != nil || s.cfg.Mutations != 0 {
+		return nil
+	}
+	var k *Key
+	if e := c.poss.bySerial(s.gen, Serial(id)); e != nil {
+		k = e.key
+	} else if k = s.serials.get(Serial(id)); k == nil || !k.alive() {
+		return nil
+	}
+	if !k.positiveValid() {
+		return nil
+	}
+	return k
 }
 
 // uncachedPossession is knownKey's key with serial id and its
