@@ -131,9 +131,10 @@ func (x *serialIndex) get(n Serial) *Key {
 	return x.other[n]
 }
 
-// alloc hands out a serial that no key has, at least 3 (R1.1). The caller
-// adds its key with add before the next alloc.
-func (x *serialIndex) alloc() Serial {
+// allocNew is key_alloc_serial(): it gives k a serial that no key has, at
+// least 3 and random-looking (R1.1), and enters k under it, in the slot of
+// the counter the serial comes from.
+func (x *serialIndex) allocNew(k *Key) {
 	for {
 		if x.next == serialSpace {
 			x.wrap()
@@ -148,21 +149,24 @@ func (x *serialIndex) alloc() Serial {
 		}
 		n := Serial(x.perm.fwd(c))
 		if len(x.other) > 0 {
-			if k, ok := x.other[n]; ok {
+			if r, ok := x.other[n]; ok {
 				// A restored key holds this serial: it takes its slot.
 				delete(x.other, n)
-				x.setSlot(c, k)
+				x.setSlot(c, r)
 				continue
 			}
 		}
 		if n >= 3 {
-			return n
+			k.serial = n
+			x.setSlot(c, k)
+			x.n++
+			return
 		}
 	}
 }
 
 // wrap starts the counter over once every serial has been handed out: the
-// live keys wait in other, and alloc skips their serials as it meets them.
+// live keys wait in other, and allocNew skips their serials as it meets them.
 func (x *serialIndex) wrap() {
 	if x.other == nil {
 		x.other = make(map[Serial]*Key)
@@ -217,8 +221,8 @@ func (x *serialIndex) dropChunk(j uint32) {
 	x.chunks[j] = nil
 }
 
-// add enters k under its serial, which alloc handed out or a snapshot
-// restored; the serial must be free.
+// add enters k under its serial, which a snapshot restored (allocNew
+// enters the keys it makes); the serial must be free.
 func (x *serialIndex) add(k *Key) {
 	if k.serial < 0 {
 		panic(fmt.Sprintf("model: negative serial %d", k.serial))

@@ -81,12 +81,12 @@ func TestSerialIndex(t *testing.T) {
 		}
 		t.Repeat(map[string]func(*rapid.T){
 			"alloc": func(t *rapid.T) {
-				n := x.alloc()
-				if n < 3 || want[n] != nil || x.get(n) != nil {
-					t.Fatalf("alloc gave serial %d, in use or below 3", n)
+				k := &Key{}
+				x.allocNew(k)
+				n := k.serial
+				if n < 3 || want[n] != nil || x.get(n) != k {
+					t.Fatalf("allocNew gave serial %d, in use, below 3 or not entered", n)
 				}
-				k := &Key{serial: n}
-				x.add(k)
 				want[n] = k
 				live = append(live, k)
 			},
@@ -131,10 +131,10 @@ func TestSerialIndexDistinct(t *testing.T) {
 	x := newSerialIndex(7)
 	seen := make(map[Serial]bool, 1<<20)
 	for i := 0; i < 1<<20; i++ {
-		n := x.alloc()
-		require.False(t, seen[n], "serial %d handed out twice", n)
-		seen[n] = true
-		x.add(&Key{serial: n})
+		k := &Key{}
+		x.allocNew(k)
+		require.False(t, seen[k.serial], "serial %d handed out twice", k.serial)
+		seen[k.serial] = true
 	}
 	require.NoError(t, x.check())
 }
@@ -146,8 +146,7 @@ func TestSerialIndexReusesChunks(t *testing.T) {
 	k := &Key{}
 	allocs := testing.AllocsPerRun(100, func() {
 		for i := 0; i < chunkLen; i++ {
-			k.serial = x.alloc()
-			x.add(k)
+			x.allocNew(k)
 			x.remove(k)
 		}
 	})

@@ -276,10 +276,6 @@ func (s *State) ascendSerials(fn func(*Key) bool) {
 	}
 }
 
-// allocSerial is key_alloc_serial(): a serial no key has, at least 3,
-// random-looking (R1.1; serialIndex).
-func (s *State) allocSerial() Serial { return s.serials.alloc() }
-
 type allocFlags uint8
 
 const (
@@ -325,7 +321,6 @@ func (s *State) keyAllocInto(k *Key, typ *KeyType, desc string, uid UID, gid GID
 		u.qnbytes += quotalen
 	}
 	u.nkeys++
-	k.serial = s.allocSerial()
 	k.typ = typ
 	k.desc = desc
 	k.uid = uid
@@ -343,7 +338,7 @@ func (s *State) keyAllocInto(k *Key, typ *KeyType, desc string, uid UID, gid GID
 	if typ == TypeKeyring && k.ring == nil {
 		k.ring = &ringData{}
 	}
-	s.indexKey(k)
+	s.serials.allocNew(k)
 	return k, nil
 }
 
