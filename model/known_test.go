@@ -299,14 +299,29 @@ func TestUnlinkKnownSkipsPossession(t *testing.T) {
 	// link: not possessed.
 	u, err := s.AddKey(c, Str("user"), Str("u"), Buf([]byte("v")), specUser)
 	require.NoError(t, err)
-	possessed, known := c.poss.get(s.gen, s.serials.get(Serial(u)))
-	require.False(t, possessed && known)
+	_, known := c.poss.get(s.gen, s.serials.get(Serial(u)))
+	require.False(t, known, "possession cached")
 
 	require.Same(t, s.serials.get(Serial(u)), s.unlinkKnown(c, int32(u)))
 	require.Nil(t, c.poss.bySerial(s.gen, Serial(u)), "possession kept")
 	_, err = s.Unlink(c, int32(u), int32(user))
 	require.NoError(t, err)
 	require.Nil(t, s.unlinkKnown(c, int32(u)), "the unlinked key is gone")
+
+	// A key whose possession the cred has cached is taken from the
+	// cache; once destroyed, it is found nowhere.
+	_, err = s.Describe(c, k, NullBuf(0))
+	require.NoError(t, err)
+	require.NotNil(t, c.poss.bySerial(s.gen, Serial(k)))
+	require.Same(t, s.serials.get(Serial(k)), s.unlinkKnown(c, k))
+	d, err := s.AddKey(c, Str("user"), Str("d"), Buf([]byte("v")), specSession)
+	require.NoError(t, err)
+	_, err = s.Describe(c, int32(d), NullBuf(0))
+	require.NoError(t, err)
+	require.NotNil(t, c.poss.bySerial(s.gen, Serial(d)))
+	_, err = s.Unlink(c, int32(d), specSession)
+	require.NoError(t, err)
+	require.Nil(t, s.unlinkKnown(c, int32(d)), "a destroyed key")
 
 	_, err = s.Revoke(c, k)
 	require.NoError(t, err)

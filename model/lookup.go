@@ -35,8 +35,10 @@ type keyRef struct {
 func (s *State) lookupUserKey(c *Cred, id int32, flags lookupFlags, need Need) (keyRef, error) {
 	if need == needUnlink {
 		// KEYCTL_UNLINK's key: checkLookedUp checks nothing, so the
-		// possession lookup_user_key() works out decides nothing, and
-		// the key is taken as it is (unpossessed).
+		// possession lookup_user_key() works out decides nothing (in
+		// the kernel only an LSM, which the model has none of, sees
+		// it), and the key is taken without it (the reference is
+		// unpossessed; Unlink uses the key alone).
 		if k := s.unlinkKnown(c, id); k != nil {
 			ref := keyRef{key: s.get(k)}
 			if s.cfg.CheckCaches {
