@@ -50,6 +50,26 @@ func (s *State) knownKey(c *Cred, id int32) (*Key, bool) {
 	return k, e.val
 }
 
+// unlinkKnown is knownKey for KEYCTL_UNLINK's key, whose possession decides
+// nothing: the positive, valid key with serial id, found without working
+// its possession out (nor keeping it, for a key about to go); nil for any
+// other, and while tracing or mutated.
+func (s *State) unlinkKnown(c *Cred, id int32) *Key {
+	if id <= 0 || s.trace != nil || s.cfg.Mutations != 0 {
+		return nil
+	}
+	var k *Key
+	if e := c.poss.bySerial(s.gen, Serial(id)); e != nil {
+		k = e.key
+	} else if k = s.serials.get(Serial(id)); k == nil || !k.alive() {
+		return nil
+	}
+	if !k.positiveValid() {
+		return nil
+	}
+	return k
+}
+
 // knownType is the type a search or request_key for typeArg and descArg
 // looks for, when both arguments are readable strings the kernel takes
 // (typeFromUser, strndupUser) and the type needs no preparsing of the

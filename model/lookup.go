@@ -98,26 +98,6 @@ func (s *State) lookupAnyKey(c *Cred, id int32, flags lookupFlags, need Need) (k
 	return ref, nil
 }
 
-// unlinkKnown is knownKey for KEYCTL_UNLINK's key, whose possession decides
-// nothing: the positive, valid key with serial id, found without working
-// its possession out (nor keeping it, for a key about to go); nil for any
-// other, and while tracing or mutated.
-func (s *State) unlinkKnown(c *Cred, id int32) *Key {
-	if id <= 0 || s.trace != nil || s.cfg.Mutations != 0 {
-		return nil
-	}
-	var k *Key
-	if e := c.poss.bySerial(s.gen, Serial(id)); e != nil {
-		k = e.key
-	} else if k = s.serials.get(Serial(id)); k == nil || !k.alive() {
-		return nil
-	}
-	if !k.positiveValid() {
-		return nil
-	}
-	return k
-}
-
 // uncachedPossession is knownKey's key with serial id and its
 // possession, for a key whose possession c has not cached: possessed()
 // would miss the cache as bySerial did, and for a key that is neither a
