@@ -107,15 +107,8 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 	if err != nil {
 		return nil, err
 	}
-	cancel := func() {
-		if pending {
-			s.linkUndoInsert(ring, typ, desc)
-		} else {
-			s.linkCancel(ring, typ, desc)
-		}
-	}
 	if err := s.checkRestriction(ring, typ); err != nil {
-		cancel()
+		s.linkAbandon(ring, typ, desc, pending)
 		return nil, err
 	}
 	// AddKey's lookup of the keyring has granted Write with the same
@@ -123,7 +116,7 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 	// can only pass; an explanation shows it.
 	if s.trace != nil {
 		if err := s.permission(c, ring, ringRef.possessed, NeedWrite); err != nil {
-			cancel()
+			s.linkAbandon(ring, typ, desc, pending)
 			return nil, err
 		}
 	}
@@ -137,12 +130,12 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 	}
 	k, err := s.keyAllocInto(nk, typ, desc, c.FSUID, c.FSGID, defaultPerm(typ), 0)
 	if err != nil {
-		cancel()
+		s.linkAbandon(ring, typ, desc, pending)
 		return nil, err
 	}
 	s.spare, s.spareBuf = nil, nil
 	if err := s.payloadReserve(k, len(data)); err != nil {
-		cancel()
+		s.linkAbandon(ring, typ, desc, pending)
 		s.put(k)
 		return nil, err
 	}
@@ -158,6 +151,20 @@ func (s *State) createOrUpdate(c *Cred, ringRef keyRef, typeName, desc string, d
 	}
 	s.put(k)
 	return k, nil
+}
+
+// linkAbandon undoes what linkBeginInsert (pending) or linkBeginFind did for
+// (typ, desc) in ring, for a call that fails before the key is linked. It
+// is not inlined: the failures are rare, and a copy at each of them would
+// put their code among the lines every add_key runs.
+//
+//go:noinline
+func (s *State) linkAbandon(ring *Key, typ *KeyType, desc string, pending bool) {
+	if pending {
+		s.linkUndoInsert(ring, typ, desc)
+	} else {
+		s.linkCancel(ring, typ, desc)
+	}
 }
 
 // storedPayload returns a key's copy of data (the caller's memory, from
