@@ -187,15 +187,50 @@ func (b *bigLinks) key(probe link) (*Key, bool) {
 
 func (b *bigLinks) replaceOrInsert(l link, fl *btree.FreeListG[link]) (link, bool) {
 	if l.isType(TypeKeyring) {
-		if b.rings == nil {
-			b.rings = btree.NewWithFreeListG(16, linkLess, fl)
-		}
-		b.rings.ReplaceOrInsert(l)
+		b.addRing(l, fl)
 	}
 	// find and place, with one lookup of the hash.
 	h := b.hash(l)
-	var i int32
 	j, taken := b.pos.slot(h)
+	if taken || len(b.more) > 0 {
+		if old, ok := b.replaceFound(l, j, taken); ok {
+			return old, true
+		}
+	}
+	b.place(l, h, b.n, taken)
+	c := int(b.n >> linkChunkBits)
+	if c == len(b.chunks) || len(b.chunks[c]) == cap(b.chunks[c]) {
+		b.growChunks(c)
+	}
+	ch := &b.chunks[c]
+	n := len(*ch)
+	*ch = (*ch)[:n+1]
+	(*ch)[n] = l
+	b.n++
+	return link{}, false
+}
+
+// The rest of replaceOrInsert is in functions that are not inlined: a new
+// entry, the common case, takes none of them, and a copy of their code in
+// replaceOrInsert would put it among the lines every add_key runs.
+
+// addRing enters l, a keyring's entry, in rings.
+//
+//go:noinline
+func (b *bigLinks) addRing(l link, fl *btree.FreeListG[link]) {
+	if b.rings == nil {
+		b.rings = btree.NewWithFreeListG(16, linkLess, fl)
+	}
+	b.rings.ReplaceOrInsert(l)
+}
+
+// replaceFound replaces the entry with l's index key, if there is one,
+// and returns the entry it held. j is the slot that holds l's hash when
+// taken.
+//
+//go:noinline
+func (b *bigLinks) replaceFound(l link, j uint64, taken bool) (link, bool) {
+	var i int32
 	found := false
 	if taken {
 		i = b.pos.places[j] - 1
@@ -204,14 +239,20 @@ func (b *bigLinks) replaceOrInsert(l link, fl *btree.FreeListG[link]) (link, boo
 	if !found && len(b.more) > 0 {
 		i, found = b.more[l.indexKey()]
 	}
-	if found {
-		e := b.at(i)
-		old := *e
-		*e = l
-		return old, true
+	if !found {
+		return link{}, false
 	}
-	b.place(l, h, b.n, taken)
-	c := int(b.n >> linkChunkBits)
+	e := b.at(i)
+	old := *e
+	*e = l
+	return old, true
+}
+
+// growChunks makes room in chunk c for one more entry: a new chunk, or
+// the last one grown.
+//
+//go:noinline
+func (b *bigLinks) growChunks(c int) {
 	if c == len(b.chunks) {
 		// The first chunk grows as it fills, so that a keyring of 33
 		// links does not hold room for 1024.
@@ -224,9 +265,6 @@ func (b *bigLinks) replaceOrInsert(l link, fl *btree.FreeListG[link]) (link, boo
 	if ch := b.chunks[c]; len(ch) == cap(ch) {
 		b.chunks[c] = append(make([]link, 0, min(2*cap(ch), linkChunkLen)), ch...)
 	}
-	b.chunks[c] = append(b.chunks[c], l)
-	b.n++
-	return link{}, false
 }
 
 // linkChunkLen is the number of entries in a chunk of bigLinks (32 KB).
