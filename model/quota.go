@@ -30,6 +30,15 @@ func (s *State) userRecord(uid UID) *UserRecord {
 	if u := s.lastUser; u != nil && u.uid == uid {
 		return u
 	}
+	return s.userRecordOf(uid)
+}
+
+// userRecordOf is userRecord for a UID other than the last one asked for.
+// It is not inlined: a copy of the map's code at each userRecord would put
+// it among the lines of every call that charges a quota.
+//
+//go:noinline
+func (s *State) userRecordOf(uid UID) *UserRecord {
 	u, ok := s.users[uid]
 	if !ok {
 		u = &UserRecord{uid: uid}

@@ -311,10 +311,7 @@ func (s *State) keyAllocInto(k *Key, typ *KeyType, desc string, uid UID, gid GID
 		if flags&allocQuotaOverrun == 0 && !s.mutant(MutateNoQuota) {
 			maxKeys, maxBytes := s.limits(uid)
 			if u.qnkeys+1 > maxKeys || u.qnbytes+quotalen > maxBytes {
-				s.step("quota", "R7.3", nil, false, "uid %d holds %d/%d keys and %d/%d bytes; a new key %q needs 1 key and %d bytes: EDQUOT",
-					uid, u.qnkeys, maxKeys, u.qnbytes, maxBytes, desc, quotalen)
-				s.dropUserRecordIfUnused(u)
-				return nil, EDQUOT
+				return nil, s.keyQuotaExceeded(u, uid, maxKeys, maxBytes, desc)
 			}
 		}
 		u.qnkeys++
@@ -340,6 +337,18 @@ func (s *State) keyAllocInto(k *Key, typ *KeyType, desc string, uid UID, gid GID
 	}
 	s.serials.allocNew(k)
 	return k, nil
+}
+
+// keyQuotaExceeded is keyAllocInto's failure for a key that uid's quota
+// has no room for (R7.3). It is not inlined, so that its explanation's
+// arguments are not built among the lines every new key runs.
+//
+//go:noinline
+func (s *State) keyQuotaExceeded(u *UserRecord, uid UID, maxKeys, maxBytes int, desc string) error {
+	s.step("quota", "R7.3", nil, false, "uid %d holds %d/%d keys and %d/%d bytes; a new key %q needs 1 key and %d bytes: EDQUOT",
+		uid, u.qnkeys, maxKeys, u.qnbytes, maxBytes, desc, len(desc)+1)
+	s.dropUserRecordIfUnused(u)
+	return EDQUOT
 }
 
 // limits returns the quota limits of a UID (R7.2): root's for kernel UID 0.
@@ -502,23 +511,10 @@ func (s *State) destroy(k *Key, release func(*Key)) {
 		k.user.nikeys--
 	}
 	if k.ring != nil {
-		if k.ring.ns != nil {
-			k.ring.ns.unpublish(k)
-		}
-		k.ring.links.Ascend(func(l link) bool {
-			l.key.unlinkedFrom(k)
-			release(l.key)
-			return true
-		})
-		k.ring.links.Clear()
-		if r := k.ring.restrict; r != nil && r.chainTo != nil {
-			release(r.chainTo)
-		}
+		destroyRing(k, release)
 	}
 	if k.auth != nil {
-		if cred := k.auth.cred; k.auth.release(release) {
-			s.credDetach(cred)
-		}
+		s.destroyAuth(k, release)
 	}
 	s.dropUserRecordIfUnused(k.user)
 	if s.turns {
@@ -527,5 +523,36 @@ func (s *State) destroy(k *Key, release func(*Key)) {
 		// destroys within that call, and leaves the memory to the Go
 		// collector.
 		s.keyMem.recycle(k)
+	}
+}
+
+// destroyRing is destroy's part for a keyring: it leaves its namespace's
+// register and drops its links. destroyRing and destroyAuth are not
+// inlined, so that destroying a key of another type does not run through
+// their code.
+//
+//go:noinline
+func destroyRing(k *Key, release func(*Key)) {
+	if k.ring.ns != nil {
+		k.ring.ns.unpublish(k)
+	}
+	k.ring.links.Ascend(func(l link) bool {
+		l.key.unlinkedFrom(k)
+		release(l.key)
+		return true
+	})
+	k.ring.links.Clear()
+	if r := k.ring.restrict; r != nil && r.chainTo != nil {
+		release(r.chainTo)
+	}
+}
+
+// destroyAuth is destroy's part for an authorisation key: it releases what
+// the key pins.
+//
+//go:noinline
+func (s *State) destroyAuth(k *Key, release func(*Key)) {
+	if cred := k.auth.cred; k.auth.release(release) {
+		s.credDetach(cred)
 	}
 }
