@@ -161,6 +161,24 @@ func (t *Thread) runExclusive(nr, op int, call func() (int, error)) (int, error)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mu.syscall = true
+	if t.exited || t.trace != nil || len(s.faults) > 0 {
+		return t.runExclusiveChecked(nr, op, call)
+	}
+	r, err := call()
+	if err != nil || s.waiters > 0 {
+		return t.exclusiveDone(r, err, call)
+	}
+	return r, nil
+}
+
+// runExclusiveChecked is runExclusive's for a thread that has exited, is
+// traced, or meets injected faults. It and exclusiveDone are not inlined:
+// the common call, which succeeds with nobody waiting, runs none of their
+// code.
+//
+//go:noinline
+func (t *Thread) runExclusiveChecked(nr, op int, call func() (int, error)) (int, error) {
+	s := t.proc.sys
 	if t.exited {
 		return -1, sysErr(model.ESRCH)
 	}
@@ -173,8 +191,18 @@ func (t *Thread) runExclusive(nr, op int, call func() (int, error)) (int, error)
 			return -1, toSysErr(err)
 		}
 	}
+	r, err := call()
+	return t.exclusiveDone(r, err, call)
+}
+
+// exclusiveDone finishes runExclusive's call, whose first answer is (r,
+// err): it waits for a key under construction and calls again as often as
+// the answer says so, and wakes the waiters once the call is done.
+//
+//go:noinline
+func (t *Thread) exclusiveDone(r int, err error, call func() (int, error)) (int, error) {
+	s := t.proc.sys
 	for {
-		r, err := call()
 		if w, ok := err.(*model.WaitError); ok {
 			for w.Key.UnderConstruction() && !t.exited {
 				s.waitLocked()
@@ -188,6 +216,7 @@ func (t *Thread) runExclusive(nr, op int, call func() (int, error)) (int, error)
 			if _, kerr := s.m.KeyResult(w.Key); kerr != nil {
 				return -1, toSysErr(kerr)
 			}
+			r, err = call()
 			continue
 		}
 		if s.waiters > 0 {
