@@ -141,20 +141,12 @@ func (x *serialIndex) allocNew(k *Key) {
 		}
 		c := x.next
 		x.next++
-		if j := c >> chunkBits; c&(chunkLen-1) == 0 && j > 0 && j <= uint32(len(x.chunks)) {
-			// Leaving a chunk: it goes if no key is left in it.
-			if ch := x.chunks[j-1]; ch != nil && ch.live == 0 {
-				x.dropChunk(j - 1)
-			}
+		if c&(chunkLen-1) == 0 {
+			x.leaveChunk(c)
 		}
 		n := Serial(x.perm.fwd(c))
-		if len(x.other) > 0 {
-			if r, ok := x.other[n]; ok {
-				// A restored key holds this serial: it takes its slot.
-				delete(x.other, n)
-				x.setSlot(c, r)
-				continue
-			}
+		if len(x.other) > 0 && x.takeRestored(c, n) {
+			continue
 		}
 		if n >= 3 {
 			k.serial = n
@@ -163,6 +155,32 @@ func (x *serialIndex) allocNew(k *Key) {
 			return
 		}
 	}
+}
+
+// leaveChunk lets the chunk before the one that counter c starts go if no
+// key is left in it. It, takeRestored and the rare parts of setSlot are
+// not inlined, so that a new key's serial runs none of their code.
+//
+//go:noinline
+func (x *serialIndex) leaveChunk(c uint32) {
+	if j := c >> chunkBits; j > 0 && j <= uint32(len(x.chunks)) {
+		if ch := x.chunks[j-1]; ch != nil && ch.live == 0 {
+			x.dropChunk(j - 1)
+		}
+	}
+}
+
+// takeRestored enters the restored key that holds serial n, if there is
+// one, in the slot of counter c, and reports whether there was.
+//
+//go:noinline
+func (x *serialIndex) takeRestored(c uint32, n Serial) bool {
+	r, ok := x.other[n]
+	if ok {
+		delete(x.other, n)
+		x.setSlot(c, r)
+	}
+	return ok
 }
 
 // wrap starts the counter over once every serial has been handed out: the
@@ -187,25 +205,44 @@ func (x *serialIndex) wrap() {
 
 func (x *serialIndex) setSlot(c uint32, k *Key) {
 	j := int(c >> chunkBits)
-	if j >= len(x.chunks) {
-		x.chunks = append(x.chunks, make([]*serialChunk, j+1-len(x.chunks))...)
+	var ch *serialChunk
+	if j < len(x.chunks) {
+		ch = x.chunks[j]
 	}
-	ch := x.chunks[j]
 	if ch == nil {
-		if x.spares > 0 {
-			x.spares--
-			ch = x.spare[x.spares]
-			x.spare[x.spares] = nil
-		} else {
-			ch = new(serialChunk)
-		}
-		x.chunks[j] = ch
+		ch = x.newChunk(j)
 	}
 	if ch.keys[c&(chunkLen-1)] != nil {
-		panic(fmt.Sprintf("model: serial %d given to two keys", k.serial))
+		panicTwice(k)
 	}
 	ch.keys[c&(chunkLen-1)] = k
 	ch.live++
+}
+
+// newChunk makes chunk j, a spare if there is one.
+//
+//go:noinline
+func (x *serialIndex) newChunk(j int) *serialChunk {
+	if j >= len(x.chunks) {
+		x.chunks = append(x.chunks, make([]*serialChunk, j+1-len(x.chunks))...)
+	}
+	var ch *serialChunk
+	if x.spares > 0 {
+		x.spares--
+		ch = x.spare[x.spares]
+		x.spare[x.spares] = nil
+	} else {
+		ch = new(serialChunk)
+	}
+	x.chunks[j] = ch
+	return ch
+}
+
+// panicTwice reports a serial about to be given to a second key.
+//
+//go:noinline
+func panicTwice(k *Key) {
+	panic(fmt.Sprintf("model: serial %d given to two keys", k.serial))
 }
 
 // chunksKept is the most empty chunks a serial index keeps (256 KiB).
