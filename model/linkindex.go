@@ -303,20 +303,24 @@ func (b *bigLinks) delete(probe link) (link, bool) {
 	if !ok {
 		return link{}, false
 	}
-	old := *b.at(i)
+	e := b.at(i)
+	old := *e
 	if hashed {
 		b.pos.deleteAt(slot)
 	} else {
 		delete(b.more, probe.indexKey())
 	}
+	// The last entry is the last of its chunk: every chunk before it is
+	// full.
 	last := b.n - 1
-	if i != last {
-		moved := *b.at(last)
-		b.replace(moved, b.hash(moved), last, i)
-		*b.at(i) = moved
-	}
 	c := &b.chunks[last>>linkChunkBits]
-	(*c)[len(*c)-1] = link{}
+	le := &(*c)[len(*c)-1]
+	if i != last {
+		moved := *le
+		b.replace(moved, b.hash(moved), last, i)
+		*e = moved
+	}
+	*le = link{}
 	*c = (*c)[:len(*c)-1]
 	b.n--
 	if probe.isType(TypeKeyring) {
