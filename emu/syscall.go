@@ -329,7 +329,10 @@ func (t *Thread) mayShare(id int32, create bool) bool {
 
 // sharedError is the system call's answer to a model call on the shared
 // path that failed with err: false when the key is under construction and
-// the call must wait (on the exclusive path).
+// the call must wait (on the exclusive path). It is not inlined: the shared
+// paths call it at each of their failures, and most calls have none.
+//
+//go:noinline
 func sharedError(err error) (int, error, bool) {
 	if _, wait := err.(*model.WaitError); wait {
 		return 0, nil, false
