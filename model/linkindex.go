@@ -185,6 +185,11 @@ func (b *bigLinks) key(probe link) (*Key, bool) {
 	return nil, false
 }
 
+// replaceOrInsert enters l, replacing the entry with its index key if
+// there is one, which it returns. Replacing, entering a keyring in rings
+// and growing a chunk are functions of their own, not inlined: a new
+// entry, the common case, takes none but the first for a keyring, and
+// their code here would sit among the lines every add_key runs.
 func (b *bigLinks) replaceOrInsert(l link, fl *btree.FreeListG[link]) (link, bool) {
 	if l.isType(TypeKeyring) {
 		b.addRing(l, fl)
@@ -209,10 +214,6 @@ func (b *bigLinks) replaceOrInsert(l link, fl *btree.FreeListG[link]) (link, boo
 	b.n++
 	return link{}, false
 }
-
-// The rest of replaceOrInsert is in functions that are not inlined: a new
-// entry, the common case, takes none of them, and a copy of their code in
-// replaceOrInsert would put it among the lines every add_key runs.
 
 // addRing enters l, a keyring's entry, in rings.
 //

@@ -311,7 +311,7 @@ func (s *State) keyAllocInto(k *Key, typ *KeyType, desc string, uid UID, gid GID
 		if flags&allocQuotaOverrun == 0 && !s.mutant(MutateNoQuota) {
 			maxKeys, maxBytes := s.limits(uid)
 			if u.qnkeys+1 > maxKeys || u.qnbytes+quotalen > maxBytes {
-				return nil, s.keyQuotaExceeded(u, uid, maxKeys, maxBytes, desc)
+				return nil, s.keyQuotaExceeded(u, maxKeys, maxBytes, desc)
 			}
 		}
 		u.qnkeys++
@@ -339,14 +339,14 @@ func (s *State) keyAllocInto(k *Key, typ *KeyType, desc string, uid UID, gid GID
 	return k, nil
 }
 
-// keyQuotaExceeded is keyAllocInto's failure for a key that uid's quota
-// has no room for (R7.3). It is not inlined, so that its explanation's
+// keyQuotaExceeded is keyAllocInto's failure for a key that u's quota has
+// no room for (R7.3). It is not inlined, so that its explanation's
 // arguments are not built among the lines every new key runs.
 //
 //go:noinline
-func (s *State) keyQuotaExceeded(u *UserRecord, uid UID, maxKeys, maxBytes int, desc string) error {
+func (s *State) keyQuotaExceeded(u *UserRecord, maxKeys, maxBytes int, desc string) error {
 	s.step("quota", "R7.3", nil, false, "uid %d holds %d/%d keys and %d/%d bytes; a new key %q needs 1 key and %d bytes: EDQUOT",
-		uid, u.qnkeys, maxKeys, u.qnbytes, maxBytes, desc, len(desc)+1)
+		u.uid, u.qnkeys, maxKeys, u.qnbytes, maxBytes, desc, len(desc)+1)
 	s.dropUserRecordIfUnused(u)
 	return EDQUOT
 }
