@@ -11,8 +11,12 @@ CROSS_OS := darwin windows
 demo:
 	$(GO) run ./emu/cmd/keyemu tour
 
+# test runs every test, then every benchmark ten times on both sides, so
+# that a benchmark that no longer runs (a call that fails, a setup that
+# breaks) fails the build; the figures are make bench's.
 test:
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+	$(GO) test -count=1 -timeout 10m -run '^$$' -bench . -benchtime 10x ./emu
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
