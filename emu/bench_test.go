@@ -326,11 +326,12 @@ func benchMixed(b *testing.B, env *benchEnv) {
 	}
 	buf := make([]byte, 128)
 	var err error
-	// Call k of the run looks up slot k%size: a turn's ten calls look up
-	// slots j to j+9 (through d and id, which see the slots as they change).
-	// The oldest key goes, and a new one takes its slot (before the next
-	// lookup of the slot); descriptions come back only after refillEvery
-	// adds, long after their keys were unlinked.
+	// A lookup made as call k of the run asks about slot k%size: the
+	// turn's lookups ask about slots j to j+6 (through d and id, which
+	// see the slots as they change). The oldest key goes, and a new one
+	// takes its slot (before the next lookup of the slot); descriptions
+	// come back only after refillEvery adds, long after their keys were
+	// unlinked.
 	oldest, next := 0, 0
 	for j := 0; ; j = (j + 10) % size {
 		d, id := descs[j:j+10:j+10], ids[j:j+10:j+10]
