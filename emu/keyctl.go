@@ -68,30 +68,28 @@ func (t *Thread) requestKey(keyType, description, callback string, destRingid in
 func (t *Thread) requestKeyShared(keyType, description, callout *model.UStr) (int, error, bool) {
 	s := t.proc.sys
 	t.shard.Lock()
-	defer t.shard.Unlock()
 	if !t.keptLookupsEnded() {
 		if r, err, ok := t.keptLookup(SYS_REQUEST_KEY, 0, keyType, description, callout); ok {
+			t.shard.Unlock()
 			return r, err, true
 		}
 	}
 	if !t.mayShare(0, false) {
+		t.shard.Unlock()
 		return 0, nil, false
 	}
 	r, err, ok := s.m.RequestKnown(t.cred, keyType, description, callout)
 	if !ok {
-		if r, err, ok = s.m.RequestKeyShared(t.cred, *keyType, *description, *callout, 0); !ok {
-			return 0, nil, false
-		}
+		r, err, ok = s.m.RequestKeyShared(t.cred, *keyType, *description, *callout, 0)
 	}
-	if err != nil {
-		if r, err, ok = sharedError(err); !ok {
-			return 0, nil, false
-		}
+	if ok && err != nil {
+		r, err, ok = sharedError(err)
 	}
-	if t.keeping() {
+	if ok && t.keeping() {
 		t.keepLookup(SYS_REQUEST_KEY, 0, keyType, description, callout, r, err)
 	}
-	return r, err, true
+	t.shard.Unlock()
+	return r, err, ok
 }
 
 // KeyctlInt is keyctl(2) with integer arguments, as unix.KeyctlInt.
@@ -189,17 +187,30 @@ func (t *Thread) joinSessionKeyring(name model.UStr) (int, error) {
 }
 
 // KeyctlSearch is KEYCTL_SEARCH, as unix.KeyctlSearch.
+//
+// x/sys refuses a type or description that holds a NUL (EINVAL) before it
+// makes the call. A search without a destination that finds a key tests
+// neither: what it found has that type and description, and no key's
+// holds a NUL. Any other answer of the shared path (a miss, an error, a
+// declined call), which changes nothing but the thread's caches, gives
+// way to the test.
 func (t *Thread) KeyctlSearch(ringid int, keyType, description string, destRingid int) (int, error) {
-	typ, ok1 := cString(keyType)
-	desc, ok2 := cString(description)
-	if !ok1 || !ok2 {
-		return 0, sysErr(model.EINVAL)
-	}
 	if t.trace == nil && int32(destRingid) == 0 {
-		if r, err, ok := t.keyctlSearchShared(int32(ringid), &typ, &desc); ok {
+		typ, desc := model.Str(keyType), model.Str(description)
+		r, err, ok := t.keyctlSearchShared(int32(ringid), &typ, &desc)
+		if ok && err == nil {
+			return r, nil
+		}
+		if hasNUL(keyType) || hasNUL(description) {
+			return 0, sysErr(model.EINVAL)
+		}
+		if ok {
 			return r, err
 		}
 		return t.callExclusive(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_SEARCH), Int(ringid), String(keyType), String(description), Int(destRingid)})
+	}
+	if hasNUL(keyType) || hasNUL(description) {
+		return 0, sysErr(model.EINVAL)
 	}
 	return t.call(SYS_KEYCTL, &[5]Arg{Int(KEYCTL_SEARCH), Int(ringid), String(keyType), String(description), Int(destRingid)})
 }
@@ -210,29 +221,29 @@ func (t *Thread) KeyctlSearch(ringid int, keyType, description string, destRingi
 func (t *Thread) keyctlSearchShared(id int32, keyType, description *model.UStr) (int, error, bool) {
 	s := t.proc.sys
 	t.shard.Lock()
-	defer t.shard.Unlock()
 	if !t.keptLookupsEnded() {
 		if r, err, ok := t.keptLookup(SYS_KEYCTL, id, keyType, description, &model.NullStr); ok {
+			t.shard.Unlock()
 			return r, err, true
 		}
 	}
 	if !t.mayShare(id, false) {
+		t.shard.Unlock()
 		return 0, nil, false
 	}
 	r, err, ok := s.m.SearchKnown(t.cred, id, keyType, description)
 	if !ok {
 		r, err = s.m.Search(t.cred, id, *keyType, *description, 0)
 	}
+	ok = true
 	if err != nil {
-		var ok bool
-		if r, err, ok = sharedError(err); !ok {
-			return 0, nil, false
-		}
+		r, err, ok = sharedError(err)
 	}
-	if t.keeping() {
+	if ok && t.keeping() {
 		t.keepLookup(SYS_KEYCTL, id, keyType, description, &model.NullStr, r, err)
 	}
-	return r, err, true
+	t.shard.Unlock()
+	return r, err, ok
 }
 
 func (t *Thread) keyctlRestrictKeyring(ringid int, keyType, restriction string) error {
@@ -259,16 +270,17 @@ func (t *Thread) keyctlRestrictKeyring(ringid int, keyType, restriction string) 
 func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool) {
 	s := t.proc.sys
 	t.shard.Lock()
-	defer t.shard.Unlock()
 	if cmd != KEYCTL_GET_SECURITY && !t.keptBuffersEnded() {
 		if r, err, ok := t.keptBuffer(cmd, id, buf); ok {
 			if err != nil {
-				return sharedError(err)
+				r, err, ok = sharedError(err)
 			}
-			return r, nil, true
+			t.shard.Unlock()
+			return r, err, ok
 		}
 	}
 	if !t.mayShare(id, false) {
+		t.shard.Unlock()
 		return 0, nil, false
 	}
 	var r int
@@ -295,10 +307,12 @@ func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool
 	case KEYCTL_GET_SECURITY:
 		r, err = s.m.GetSecurity(t.cred, id, bufUBuf(buf, len(buf)))
 	}
+	ok := true
 	if err != nil {
-		return sharedError(err)
+		r, err, ok = sharedError(err)
 	}
-	return r, nil, true
+	t.shard.Unlock()
+	return r, err, ok
 }
 
 // cString is what x/sys's BytePtrFromString makes of a wrapper's string

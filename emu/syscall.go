@@ -26,10 +26,22 @@ func toSysErr(err error) error {
 // NULL, other integers and unreadable pointers fault, a buffer is read up
 // to its first NUL (none: the read runs off its end and faults).
 func ustr(a *Arg) model.UStr {
-	switch a.kind {
-	case argString:
-		s, _ := a.StringValue()
+	if a.kind == argString {
+		// A Go string, the common argument: in line.
+		s := a.str()
+		for i := 0; i < len(s); i++ {
+			if s[i] == 0 {
+				return model.Str(s[:i])
+			}
+		}
 		return model.Str(s)
+	}
+	return ustrOther(a)
+}
+
+// ustrOther is ustr for an argument that is not a Go string.
+func ustrOther(a *Arg) model.UStr {
+	switch a.kind {
 	case argNull:
 		return model.NullStr
 	case argInt:
@@ -155,20 +167,22 @@ func (t *Thread) callExclusive(nr int, a *[5]Arg) (int, error) {
 // runExclusive runs call, system call nr (keyctl operation op), with
 // System.mu held for writing: after the thread's liveness and the injected
 // faults are checked, and again each time it must wait for a key under
-// construction.
+// construction. The lock is let go without a defer (about 25 instructions
+// a call): a panic here is a broken invariant, and the System is not used
+// after it.
 func (t *Thread) runExclusive(nr, op int, call func() (int, error)) (int, error) {
 	s := t.proc.sys
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.mu.syscall = true
+	var r int
+	var err error
 	if t.exited || t.trace != nil || len(s.faults) > 0 {
-		return t.runExclusiveChecked(nr, op, call)
+		r, err = t.runExclusiveChecked(nr, op, call)
+	} else if r, err = call(); err != nil || s.waiters > 0 {
+		r, err = t.exclusiveDone(r, err, call)
 	}
-	r, err := call()
-	if err != nil || s.waiters > 0 {
-		return t.exclusiveDone(r, err, call)
-	}
-	return r, nil
+	s.mu.Unlock()
+	return r, err
 }
 
 // runExclusiveChecked is runExclusive's for a thread that has exited, is
@@ -286,8 +300,10 @@ func (t *Thread) keyringIDShared(id int32) (int, error, bool) {
 // the answer is kept as t's KEYCTL_GET_KEYRING_ID answer for id.
 //
 // keyctlBufferShared, keyctlSearchShared and requestKeyShared do what
-// runShared does without a function value: take the shard, ask mayShare,
-// call the model and give an error to sharedError.
+// runShared does without a function value or a deferred unlock (about 25
+// instructions a call; a panic there is a broken invariant, as in
+// runExclusive): take the shard, ask mayShare, call the model, give an
+// error to sharedError and let the shard go.
 func (t *Thread) runShared(id int32, create, keep bool, call func() (int, error, bool)) (int, error, bool) {
 	s := t.proc.sys
 	t.shard.Lock()

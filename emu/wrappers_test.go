@@ -182,6 +182,15 @@ func TestWrappersRefuseNULStrings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// found holds the key that a search for the strings cut at their NUL
+	// would find.
+	found, err := th.AddKey("keyring", "found", nil, emu.KEY_SPEC_SESSION_KEYRING)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := th.AddKey("user", "k", []byte("v"), found); err != nil {
+		t.Fatal(err)
+	}
 	calls := map[string]func(k emu.Keyctl) (int, error){
 		"AddKey type":     func(k emu.Keyctl) (int, error) { return k.AddKey("user\x00", "a", []byte("v"), ring) },
 		"AddKey desc":     func(k emu.Keyctl) (int, error) { return k.AddKey("user", "a\x00b", []byte("v"), ring) },
@@ -190,8 +199,10 @@ func TestWrappersRefuseNULStrings(t *testing.T) {
 		"RequestKey callout": func(k emu.Keyctl) (int, error) {
 			return k.RequestKey("user", "a", "info\x00", ring)
 		},
-		"KeyctlSearch type": func(k emu.Keyctl) (int, error) { return k.KeyctlSearch(ring, "\x00", "a", 0) },
-		"KeyctlSearch desc": func(k emu.Keyctl) (int, error) { return k.KeyctlSearch(ring, "user", "a\x00", ring) },
+		"KeyctlSearch type":            func(k emu.Keyctl) (int, error) { return k.KeyctlSearch(ring, "\x00", "a", 0) },
+		"KeyctlSearch desc":            func(k emu.Keyctl) (int, error) { return k.KeyctlSearch(ring, "user", "a\x00", ring) },
+		"KeyctlSearch type, found cut": func(k emu.Keyctl) (int, error) { return k.KeyctlSearch(found, "user\x00", "k", 0) },
+		"KeyctlSearch desc, found cut": func(k emu.Keyctl) (int, error) { return k.KeyctlSearch(found, "user", "k\x00", 0) },
 		"KeyctlJoinSessionKeyring": func(k emu.Keyctl) (int, error) {
 			return k.KeyctlJoinSessionKeyring("s\x00")
 		},

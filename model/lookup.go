@@ -220,6 +220,20 @@ func (s *State) hintSpecial(id int32, flags lookupFlags, err error) {
 // the requester's credentials (R4.2a), a copy in the authorisation key that
 // every thread assuming it shares, caches included.
 func (s *State) ResolvesUnchanged(c *Cred, id int32, create bool) bool {
+	if id > 0 {
+		// A serial resolves to its key, unless the cred has assumed
+		// an authority (below).
+		return c.auth == nil
+	}
+	return s.specialResolvesUnchanged(c, id, create)
+}
+
+// specialResolvesUnchanged is ResolvesUnchanged for an ID that is not a
+// serial: a special ID or 0. It is not inlined, so that ResolvesUnchanged
+// is.
+//
+//go:noinline
+func (s *State) specialResolvesUnchanged(c *Cred, id int32, create bool) bool {
 	if c.auth != nil {
 		return false
 	}

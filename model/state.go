@@ -489,6 +489,12 @@ func (s *State) lastPut(k *Key) {
 // destroyAll destroys k, which is hidden, and then each key whose last
 // reference it held, at once.
 func (s *State) destroyAll(k *Key) {
+	if k.ring == nil && k.auth == nil {
+		// A key that holds no references to other keys, the most
+		// common, needs no work list.
+		s.destroy(k, nil)
+		return
+	}
 	work := []*Key{k}
 	for len(work) > 0 {
 		k := work[len(work)-1]
