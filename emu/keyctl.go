@@ -297,7 +297,10 @@ func (t *Thread) keyctlBufferShared(cmd, id int32, buf []byte) (int, error, bool
 		}
 	case KEYCTL_DESCRIBE:
 		if !t.keeping() {
-			r, err = s.m.Describe(t.cred, id, bufUBuf(buf, int(uint32(len(buf)))))
+			var ok bool
+			if r, ok = s.m.DescribeKnown(t.cred, id, buf, int(uint32(len(buf)))); !ok {
+				r, err = s.m.Describe(t.cred, id, bufUBuf(buf, int(uint32(len(buf)))))
+			}
 			break
 		}
 		r, err, t.describeText = s.m.DescribeKept(t.cred, id, bufUBuf(buf, int(uint32(len(buf)))), t.describeText[:0])

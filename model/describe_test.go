@@ -141,6 +141,31 @@ func TestDescribeIntoBuffer(t *testing.T) {
 	}
 }
 
+// DescribeKnown gives what Describe gives into a caller's buffer of each
+// length: the text and its NUL only into one that holds them whole.
+func TestDescribeKnownIntoBuffer(t *testing.T) {
+	s, c, id := sessionUserKey(t, Config{Seed: 5}, "desc-x")
+	const text = "user;1000;1000;3f010000;desc-x"
+	n := len(text) + 1
+	for size := 0; size <= n+2; size++ {
+		buf := make([]byte, size)
+		r, ok := s.DescribeKnown(c, id, buf, size)
+		if !ok || r != n {
+			t.Fatalf("DescribeKnown(buf[%d]) = %d, %v; want %d, true", size, r, ok, n)
+		}
+		want := make([]byte, size)
+		if size >= n {
+			copy(want, text)
+		}
+		if string(buf) != string(want) {
+			t.Errorf("DescribeKnown(buf[%d]) leaves %q, want %q", size, buf, want)
+		}
+	}
+	if _, ok := s.DescribeKnown(c, id+1, nil, 0); ok {
+		t.Errorf("DescribeKnown of no key settled the call")
+	}
+}
+
 // sessionUserKey returns a State made with cfg, a cred of UID and GID 1000
 // in a new session keyring, and the user key desc it added there.
 func sessionUserKey(t *testing.T, cfg Config, desc string) (*State, *Cred, int32) {

@@ -243,6 +243,24 @@ func (s *State) describeKnown(c *Cred, id int32, f *describeText) bool {
 	return true
 }
 
+// DescribeKnown is KEYCTL_DESCRIBE of key id into a caller's buffer buf
+// (a wrapper's: readable and writable) of buflen bytes, as the call gives
+// it, in one step, for a key describeKnown settles: the text's length with
+// its NUL, the text copied only if buflen holds it whole, as Describe. It
+// reports false otherwise; the caller then calls Describe.
+func (s *State) DescribeKnown(c *Cred, id int32, buf []byte, buflen int) (int, bool) {
+	var f describeText
+	if !s.describeKnown(c, id, &f) {
+		return 0, false
+	}
+	n := f.len() + 1
+	if buflen >= n && len(buf) >= n {
+		f.put(buf[:n-1])
+		buf[n-1] = 0
+	}
+	return n, true
+}
+
 // checkShortcut panics when a shortcut's answer (r, err) to the call what
 // differs from the long way's (CheckCaches).
 func checkShortcut(what string, r int, err error, long int, lerr error) {
