@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -410,6 +411,11 @@ func restoreSnapshot(snap *snapshot) (*State, map[string]*Cred, error) {
 		}
 		if (e.Ring != nil) != (typ == TypeKeyring) || (e.Auth != nil) != (typ == TypeAuth) {
 			return nil, nil, fmt.Errorf("key %d of type %s has the wrong payload kind", e.Serial, e.Type)
+		}
+		if strings.IndexByte(e.Desc, 0) >= 0 {
+			// Descriptions come from C strings (strndup_user): no key
+			// holds a NUL in its own.
+			return nil, nil, fmt.Errorf("key %d has a description with a NUL", e.Serial)
 		}
 		if e.DataLen < 0 || e.DataLen > math.MaxUint16 || e.QuotaLen < 0 || e.QuotaLen > math.MaxInt32 {
 			return nil, nil, fmt.Errorf("key %d has datalen %d and quotalen %d", e.Serial, e.DataLen, e.QuotaLen)

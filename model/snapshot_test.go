@@ -170,6 +170,9 @@ func TestSnapshotRefusesBadData(t *testing.T) {
 				}
 			}
 		}), model.ErrSnapshotCorrupt, "missing key 2"},
+		{"NUL in a description", edit(func(m map[string]any) {
+			m["keys"].([]any)[0].(map[string]any)["desc"] = "a\x00b"
+		}), model.ErrSnapshotCorrupt, "NUL"},
 		{"unknown type", edit(func(m map[string]any) {
 			m["keys"].([]any)[0].(map[string]any)["type"] = "big_key"
 		}), model.ErrSnapshotCorrupt, "big_key"},
