@@ -26,22 +26,10 @@ func toSysErr(err error) error {
 // NULL, other integers and unreadable pointers fault, a buffer is read up
 // to its first NUL (none: the read runs off its end and faults).
 func ustr(a *Arg) model.UStr {
-	if a.kind == argString {
-		// A Go string, the common argument: in line.
-		s := a.str()
-		for i := 0; i < len(s); i++ {
-			if s[i] == 0 {
-				return model.Str(s[:i])
-			}
-		}
-		return model.Str(s)
-	}
-	return ustrOther(a)
-}
-
-// ustrOther is ustr for an argument that is not a Go string.
-func ustrOther(a *Arg) model.UStr {
 	switch a.kind {
+	case argString:
+		s, _ := a.StringValue()
+		return model.Str(s)
 	case argNull:
 		return model.NullStr
 	case argInt:
